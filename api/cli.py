@@ -1,0 +1,221 @@
+"""The ``ledger`` command line (DESIGN.md: a contract that scripts and auditors rely on).
+
+Exit status: 0 ok or intact; 1 integrity failure; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from pydantic import ValidationError
+
+from ledger.config import Settings
+from ledger.core.errors import LedgerError
+from ledger.demo import POLICIES, DemoResult, run_demo
+from ledger.disclosures import DisclosureVault, parse_master_key
+from ledger.keystore import Keystore, MemorySigners
+from ledger.storage import ConfigurationError, Database, DatabaseURL, StorageError
+from ledger.verification import Report, verify_database, verify_ledger
+
+EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent otherwise."""
+
+    def __init__(self, stream: IO[str], label: str) -> None:
+        self.stream, self.label = stream, label
+        self.enabled = stream.isatty()
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.25:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        shown = f"{done:,}/{total:,}" if total else f"{done:,}"
+        self.stream.write(f"\r{self.label}: {shown} entries ({rate:,.0f}/s)   ")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.last:
+            self.stream.write("\r" + " " * 72 + "\r")
+            self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ledger", description="Tamper-evident audit ledger")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    db_help = "database URL (sqlite:///path or postgresql://...); default LEDGER_DATABASE_URL"
+
+    demo = sub.add_parser("demo", help="build a demonstration ledger, verify it, summarise it")
+    demo.add_argument("--db", help=db_help)
+    demo.add_argument("--policy", choices=POLICIES, help="one policy (default: both)")
+    demo.add_argument("--events", type=int, default=400, help="entries per ledger (default 400)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+
+    verify = sub.add_parser("verify", help="verify every ledger in the database")
+    verify.add_argument("--db", help=db_help)
+    verify.add_argument("--json", action="store_true", help="print a JSON report")
+    verify.add_argument("--workers", type=int, help="processes (default: all cores on big logs)")
+    return parser
+
+
+def _database(url: str | None, settings: Settings, *, must_exist: bool) -> Database:
+    url = url or settings.database_url
+    parsed = DatabaseURL.parse(url)
+    if must_exist and parsed.kind == "sqlite" and not Path(parsed.path).exists():
+        raise ConfigurationError(f"no ledger database at {parsed.path} (SQLite file not found)")
+    return Database(url)
+
+
+def _print_report(report: Report, out: IO[str]) -> None:
+    if report.ok:
+        rate = report.entries / max(report.seconds, 1e-9)
+        out.write(f"ok    {report.origin}: {report.entries:,} entries intact ({rate:,.0f}/s)\n")
+        return
+    failure = report.failure
+    assert failure is not None  # noqa: S101 - not ok means a failure is set
+    out.write(
+        f"FAIL  {report.origin}: log index {failure.index}, stream {failure.stream!r}: "
+        f"{failure.problem}\n"
+    )
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
+    db = _database(args.db, settings, must_exist=True)
+    try:
+        origins = db.origins()
+        if not origins:
+            raise ConfigurationError(f"{db.describe()} holds no ledger")
+        bar = Progress(err, "verifying")
+        reports = verify_database(db, workers=args.workers, progress=lambda _o, d, t: bar(d, t))
+        bar.done()
+    finally:
+        db.close()
+    if args.json:
+        out.write(
+            json.dumps(
+                {"ok": all(r.ok for r in reports), "ledgers": [r.to_json() for r in reports]},
+                ensure_ascii=False,
+            )
+        )
+        out.write("\n")
+    else:
+        for report in reports:
+            _print_report(report, out)
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_INTEGRITY
+
+
+def _demo_keys(db: Database, settings: Settings, err: IO[str]) -> Keystore | MemorySigners:
+    if settings.keystore_passphrase is not None:
+        return Keystore(db, settings.keystore_passphrase.get_secret_value())
+    err.write("note: LEDGER_KEYSTORE_PASSPHRASE is not set; demo keys are kept in memory only\n")
+    return MemorySigners()
+
+
+def _master_key(settings: Settings, err: IO[str]) -> bytes:
+    if settings.master_key is not None:
+        return parse_master_key(settings.master_key.get_secret_value())
+    err.write("note: LEDGER_MASTER_KEY is not set; this run's disclosures use a one-off key\n")
+    return os.urandom(32)
+
+
+def _summarise(result: DemoResult, report: Report, out: IO[str]) -> None:
+    out.write(f"\nledger {result.origin}\n")
+    out.write(
+        f"  entries: {result.entries:,}; personal-data disclosures kept outside the log: "
+        f"{result.disclosures}\n"
+    )
+    out.write("  actors: " + ", ".join(f"{n} {r}" for r, n in sorted(result.actors.items())) + "\n")
+    out.write("  entries by type:\n")
+    for type_, count in sorted(result.by_type.items(), key=lambda kv: (-kv[1], kv[0])):
+        out.write(f"    {count:6,}  {type_}\n")
+    out.write("  verification: ")
+    _print_report(report, out)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
+    if args.events < 100:
+        raise UsageError("ledger demo: --events must be at least 100")
+    db = _database(args.db, settings, must_exist=False)
+    try:
+        keys = _demo_keys(db, settings, err)
+        master = _master_key(settings, err)
+        existing = db.origins()
+        ok = True
+        for policy in [args.policy] if args.policy else list(POLICIES):
+            run = sum(o.startswith(f"demo.ledger.example.cn/{policy}/") for o in existing) + 1
+            origin = f"demo.ledger.example.cn/{policy}/run-{run}"
+            bar = Progress(err, f"recording {policy}")
+            result = run_demo(
+                db,
+                origin,
+                policy=policy,
+                keys=keys,
+                vault=DisclosureVault(db, origin, master),
+                events=args.events,
+                seed=args.seed,
+                progress=bar,
+            )
+            bar.done()
+            report = verify_ledger(db, origin)
+            _summarise(result, report, out)
+            ok = ok and report.ok
+        out.write(f"\ndatabase: {db.describe()}\n")
+    finally:
+        db.close()
+    return EXIT_OK if ok else EXIT_INTEGRITY
+
+
+COMMANDS = {"demo": cmd_demo, "verify": cmd_verify}
+
+
+def main(
+    argv: Sequence[str] | None = None, out: IO[str] | None = None, err: IO[str] | None = None
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+        settings = Settings()
+        return COMMANDS[args.command](args, settings, out, err)
+    except UsageError as e:
+        err.write(f"{e}\n")
+        return EXIT_USAGE
+    except ValidationError as e:
+        err.write(f"ledger: invalid setting: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}\n")
+        return EXIT_USAGE
+    except (ConfigurationError, StorageError) as e:
+        err.write(f"ledger: {e}\n")
+        return EXIT_USAGE
+    except LedgerError as e:
+        err.write(f"ledger: {e}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.write("ledger: interrupted\n")
+        return 130
+    except SystemExit as e:  # --help
+        return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

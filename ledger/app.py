@@ -1,0 +1,433 @@
+"""The write side: an eventsourcing Application whose stored events are signed entries.
+
+Every event an aggregate decides is sealed into an entry (FORMAT.md §2) as it is
+mapped for storage: envelope, previous hash of its stream, signature by the
+actor's key. Already signed entries from clients are checked completely first.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    PersistenceError,
+    Recording,
+    StoredEvent,
+)
+from eventsourcing.utils import Environment
+
+from ledger.core.crypto import Signer, verify_signature
+from ledger.core.envelope import Entry, Envelope, decode_entry, format_time, parse_time
+from ledger.core.errors import FormatError, LedgerError, VerificationError
+from ledger.core.note import verifier_key
+from ledger.core.sign import seal
+from ledger.core.trust import (
+    KEY_EVENT_TYPES,
+    KEY_REGISTERED,
+    KEY_REVOKED,
+    LEDGER_OPENED,
+    LEDGER_STREAM,
+    KeyRing,
+    key_stream,
+)
+from ledger.events import LedgerEvent, aggregate_topic, event_class
+from ledger.keys import Key, Ledger
+from ledger.storage import Database, StorageError
+
+DEFAULT_MAX_SKEW = timedelta(minutes=5)
+
+
+class EntryRejectedError(LedgerError):
+    """An entry or command was refused; nothing was written."""
+
+
+class StreamConflictError(LedgerError):
+    """Another writer appended to the stream first; nothing was written."""
+
+
+class SignerSource(Protocol):
+    """Where custodial signing keys come from (a keystore, an HSM, a KMS)."""
+
+    def signer_for(self, actor: str, keyring: KeyRing) -> Signer | None: ...
+
+
+class HeadCache:
+    """Recently seen ``stream -> (version, entry hash)``, bounded."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._heads: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, stream: str, version: int, entry_hash: bytes) -> None:
+        with self._lock:
+            self._heads[stream] = (version, entry_hash)
+            self._heads.move_to_end(stream)
+            if len(self._heads) > self.size:
+                self._heads.popitem(last=False)
+
+    def hash_at(self, stream: str, version: int) -> bytes | None:
+        head = self._heads.get(stream)
+        return head[1] if head is not None and head[0] == version else None
+
+    def forget(self, streams: set[str]) -> None:
+        with self._lock:
+            for stream in streams:
+                self._heads.pop(stream, None)
+
+
+class EntryMapper(Mapper[str]):
+    """Maps domain events to stored entries (sealing them) and back."""
+
+    def __init__(self, app: LedgerApplication) -> None:
+        super().__init__(transcoder=JSONTranscoder())
+        self.app = app
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        entry: Entry | None = domain_event.__dict__.get("_entry")
+        if entry is None:
+            entry = self.app.seal_event(domain_event)
+        env = entry.envelope
+        self.app.heads.remember(env.stream, env.version, entry.hash)
+        return StoredEvent(
+            originator_id=env.stream,
+            originator_version=env.version,
+            topic=env.type,
+            state=entry.raw,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        raw = stored_event.state
+        self.app.heads.remember(
+            str(stored_event.originator_id),
+            stored_event.originator_version,
+            hashlib.sha256(raw).digest(),
+        )
+        return event_from_envelope(json.loads(raw)["envelope"])
+
+
+def event_from_envelope(env: Mapping[str, Any], entry: Entry | None = None) -> LedgerEvent:
+    """The domain event an envelope records (its body members become attributes)."""
+    cls = event_class(env["type"])
+    state: dict[str, Any] = dict(env["body"])
+    state.update(
+        originator_id=env["stream"],
+        originator_version=env["version"],
+        timestamp=parse_time(env["time"]),
+        actor=env["actor"],
+    )
+    topic = aggregate_topic(env["type"])
+    if topic is not None:
+        state["originator_topic"] = topic
+    if entry is not None:
+        state["_entry"] = entry
+    event = object.__new__(cls)
+    object.__setattr__(event, "__dict__", state)
+    return event
+
+
+class LedgerApplication(Application[str]):
+    """One ledger (origin) in a database: append signed entries, read them in log order."""
+
+    name = "Ledger"
+
+    def __init__(
+        self,
+        db: Database,
+        origin: str,
+        *,
+        signers: SignerSource | None = None,
+        max_skew: timedelta = DEFAULT_MAX_SKEW,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.origin = origin
+        self.signers = signers
+        self.max_skew = max_skew
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.heads = HeadCache()
+        self.keyring = KeyRing()
+        self._keyring_position = 0
+        self._scratch: KeyRing | None = None
+        self._opening_signer: Signer | None = None
+        self._write_lock = threading.RLock()
+        super().__init__(env=db.config.eventsourcing_env())
+
+    # -- eventsourcing wiring ------------------------------------------------------------
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:  # noqa: ARG002
+        return self.db.factory
+
+    def construct_mapper(self) -> Mapper[str]:
+        return EntryMapper(self)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        return self.db.recorder(self.origin)
+
+    def close(self) -> None:
+        """The database is shared between ledgers: closing it is the caller's."""
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
+        """Seal and append the pending events of ``objs`` atomically, or nothing at all."""
+        with self._write_lock:
+            self.refresh_keys()
+            self._scratch = copy.deepcopy(self.keyring)
+            streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
+            try:
+                return super().save(*objs, **kwargs)
+            except IntegrityError as e:
+                self.heads.forget(streams)
+                raise StreamConflictError(
+                    f"another writer appended to {', '.join(sorted(streams))} first; "
+                    "reload and try again"
+                ) from e
+            except LedgerError:
+                self.heads.forget(streams)
+                raise
+            except PersistenceError as e:
+                self.heads.forget(streams)
+                raise StorageError(f"{self.db.describe()}: {e}") from e
+            finally:
+                self._scratch = None
+
+    def seal_event(self, event: Any) -> Entry:
+        """Envelope, previous hash and signature for an aggregate's new event."""
+        if not isinstance(event, LedgerEvent):
+            raise LedgerError(f"{type(event).__name__} is not a ledger event")
+        ring = self._scratch if self._scratch is not None else self.keyring
+        signer = self._opening_signer if isinstance(event, Ledger.LedgerOpened) else None
+        if signer is None and self.signers is not None:
+            signer = self.signers.signer_for(event.actor, ring)
+        if signer is None:
+            raise EntryRejectedError(f"no signing key for actor {event.actor!r} (FORMAT §4)")
+        env = Envelope(
+            ledger=self.origin,
+            stream=event.originator_id,
+            version=event.originator_version,
+            prev=self._prev_hex(event.originator_id, event.originator_version),
+            type=type(event).__name__,
+            time=format_time(event.timestamp),
+            actor=event.actor,
+            key=signer.key_id,
+            body=event.body(),
+        )
+        try:
+            entry = seal(env, signer)
+        except FormatError as e:
+            raise EntryRejectedError(f"{env.type}: {e}") from e
+        self._admit(entry)
+        return entry
+
+    def _prev_hex(self, stream: str, version: int) -> str | None:
+        if version == 1:
+            return None
+        cached = self.heads.hash_at(stream, version - 1)
+        if cached is not None:
+            return cached.hex()
+        rows = self.recorder.select_events(stream, gt=version - 2, lte=version - 1)
+        if not rows:
+            raise StreamConflictError(f"stream {stream!r} has no version {version - 1}")
+        return hashlib.sha256(rows[0].state).hexdigest()
+
+    def _admit(self, entry: Entry) -> None:
+        """Trust checks every entry passes before it is stored (FORMAT.md §4)."""
+        env = entry.envelope
+        ring = self._scratch if self._scratch is not None else self.keyring
+        try:
+            if env.type == LEDGER_OPENED:
+                ring.authorise(0, env)
+                ring.apply(0, env)
+                return
+            if not ring.keys:
+                raise EntryRejectedError(f"ledger {self.origin!r} is not open")
+            ring.check_signer(env)
+            if env.type in KEY_EVENT_TYPES:
+                self._check_key_stream(env)
+                ring.apply(1, env)
+        except VerificationError as e:
+            raise EntryRejectedError(e.problem) from e
+
+    @staticmethod
+    def _check_key_stream(env: Envelope) -> None:
+        key = env.body.get("key")
+        if env.type in (KEY_REGISTERED, KEY_REVOKED) and env.stream != key_stream(str(key)):
+            raise EntryRejectedError(
+                f"{env.type} of key {key} belongs in stream {key_stream(str(key))!r}"
+            )
+
+    def refresh_keys(self) -> KeyRing:
+        """Bring the key ring up to date with key events stored since it was last read."""
+        recorder = self.recorder
+        while True:
+            rows = recorder.select_notifications(
+                self._keyring_position,
+                500,
+                topics=sorted(KEY_EVENT_TYPES),
+                inclusive_of_start=False,
+            )
+            for row in rows:
+                env = decode_entry(row.state).envelope
+                index = 0 if env.type == LEDGER_OPENED else row.id
+                self.keyring.apply(index, env)
+                self._keyring_position = row.id
+            if len(rows) < 500:
+                return self.keyring
+
+    # -- commands of the ledger itself -------------------------------------------------
+
+    def open_ledger(
+        self, *, policy: str, root_actor: str, root_signers: list[Signer], log_signer: Signer
+    ) -> Entry:
+        """Write ``LedgerOpened`` at index 0 with the root keys and the log's verifier key."""
+        if self.recorder.select_events(LEDGER_STREAM, limit=1):
+            raise EntryRejectedError(f"ledger {self.origin!r} is already open")
+        ledger = Ledger.open(
+            actor=root_actor,
+            origin=self.origin,
+            policy=policy,
+            verifier_key=verifier_key(self.origin, log_signer.public_key),
+            root_keys=[{"key": s.key_id, "public_key": _b64(s.public_key)} for s in root_signers],
+        )
+        self._opening_signer = root_signers[0]
+        try:
+            recordings = self.save(ledger)
+        finally:
+            self._opening_signer = None
+        self.db.register_origin(self.origin, format_time(self.clock()))
+        return _entry_of(recordings[0])
+
+    def register_key(self, *, by: str, subject: str, public_key: bytes) -> Entry:
+        from ledger.core.crypto import key_id
+
+        key = Key.register(
+            actor=by, subject=subject, key=key_id(public_key), public_key=_b64(public_key)
+        )
+        return _entry_of(self.save(key)[0])
+
+    def revoke_key(
+        self, *, by: str, key: str, reason: str, revoked_at: datetime | None = None
+    ) -> Entry:
+        try:
+            aggregate: Any = self.repository.get(key_stream(key))
+        except Exception as e:  # eventsourcing raises AggregateNotFoundError
+            raise EntryRejectedError(f"key {key} is not registered") from e
+        moment = revoked_at or self.clock()
+        if aggregate.subject == by:
+            moment += timedelta(microseconds=1)  # after the revocation entry itself
+        aggregate.revoke(actor=by, revoked_at=format_time(moment), reason=reason)
+        return _entry_of(self.save(aggregate)[0])
+
+    # -- client-signed entries -------------------------------------------------------------
+
+    def submit(self, raw: bytes) -> Entry:
+        """Check an entry signed by its actor completely, then store its exact bytes."""
+        try:
+            entry = decode_entry(raw)
+        except FormatError as e:
+            raise EntryRejectedError(f"malformed entry: {e}") from e
+        env = entry.envelope
+        if env.ledger != self.origin:
+            raise EntryRejectedError(f"entry is for ledger {env.ledger!r}, not {self.origin!r}")
+        if env.type == LEDGER_OPENED:
+            raise EntryRejectedError(f"{LEDGER_OPENED} is written only when the ledger is opened")
+        self._check_time(env)
+        with self._write_lock:
+            self.refresh_keys()
+            self._scratch = copy.deepcopy(self.keyring)
+            try:
+                self._admit(entry)
+                key = self._scratch.keys.get(env.key)
+                public_key = key.public_key if key else b""
+                if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
+                    raise EntryRejectedError(f"signature by key {env.key} does not verify")
+                self._check_head(env)
+                event = event_from_envelope(env.to_json(), entry) if _known(env.type) else None
+                if event is not None:
+                    self._check_event(event)
+                self.recorder.insert_events(
+                    [StoredEvent(env.stream, env.version, env.type, entry.raw)]
+                )
+            except IntegrityError as e:
+                raise StreamConflictError(
+                    f"stream {env.stream!r} already has version {env.version}"
+                ) from e
+            except PersistenceError as e:
+                raise StorageError(f"{self.db.describe()}: {e}") from e
+            finally:
+                self._scratch = None
+        self.heads.remember(env.stream, env.version, entry.hash)
+        return entry
+
+    def _check_time(self, env: Envelope) -> None:
+        now = self.clock()
+        moment = parse_time(env.time)
+        if moment < now - self.max_skew:
+            raise EntryRejectedError(
+                f"time {env.time} is stale: more than {self.max_skew} before now"
+            )
+        if moment > now + self.max_skew:
+            raise EntryRejectedError(
+                f"time {env.time} is in the future by more than {self.max_skew}"
+            )
+
+    def _check_head(self, env: Envelope) -> None:
+        rows = self.recorder.select_events(env.stream, desc=True, limit=1)
+        version = rows[0].originator_version if rows else 0
+        if env.version != version + 1:
+            raise StreamConflictError(
+                f"stream {env.stream!r}: expected version {version + 1}, got {env.version}"
+            )
+        prev = hashlib.sha256(rows[0].state).hexdigest() if rows else None
+        if env.prev != prev:
+            raise EntryRejectedError(f"stream {env.stream!r}: prev expected {prev}, got {env.prev}")
+
+    def _check_event(self, event: LedgerEvent) -> None:
+        """Replay the stream and apply the event: the aggregate's own rules must accept it."""
+        try:
+            aggregate: Any = None
+            if event.originator_version > 1:
+                aggregate = self.repository.get(event.originator_id)
+            event.mutate(aggregate)
+        except LedgerError:
+            raise
+        except Exception as e:
+            raise EntryRejectedError(f"{type(event).__name__} does not apply: {e}") from e
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def entries(self, *, start: int = 0) -> Iterator[bytes]:
+        for row in self.db.iter_log(self.origin, start=start):
+            yield row.state
+
+
+def _known(type_name: str) -> bool:
+    try:
+        event_class(type_name)
+    except LedgerError:
+        return False
+    return True
+
+
+def _b64(data: bytes) -> str:
+    from ledger.core.envelope import b64encode
+
+    return b64encode(data)
+
+
+def _entry_of(recording: Recording[str]) -> Entry:
+    return decode_entry(recording.notification.state)

@@ -1,0 +1,139 @@
+"""Streaming verification of a log, entry by entry, in log order.
+
+Per entry, :func:`check_entry` does the stateless work (canonical form, envelope,
+signature) and can run on any core; :class:`LogVerifier` then applies the checks
+that need history (origin, keys valid at the entry's time, gap-free chained streams).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ledger.core.crypto import verify_signature
+from ledger.core.envelope import Envelope, decode_entry, leaf_hash
+from ledger.core.errors import (
+    ChainError,
+    FormatError,
+    SignatureError,
+    TrustError,
+    VerificationError,
+)
+from ledger.core.heads import StreamHeads
+from ledger.core.trust import KEY_EVENT_TYPES, KeyRing
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the stateless check of one entry found."""
+
+    entry_hash: bytes
+    leaf_hash: bytes
+    envelope: Envelope | None
+    envelope_bytes: bytes
+    sig: bytes
+    problem: str | None = None
+    sig_ok: bool | None = None  # None: the checker did not know the key
+
+
+def check_entry(raw: bytes, public_keys: Mapping[str, bytes]) -> Checked:
+    """Parse and check one entry; verify its signature when its key is known."""
+    entry_hash = hashlib.sha256(raw).digest()
+    try:
+        entry = decode_entry(raw)
+    except FormatError as e:
+        return Checked(entry_hash, leaf_hash(raw), None, b"", b"", problem=str(e))
+    public_key = public_keys.get(entry.envelope.key)
+    sig_ok = None
+    if public_key is not None:
+        sig_ok = verify_signature(public_key, entry.sig, entry.envelope_bytes)
+    return Checked(
+        entry_hash, leaf_hash(raw), entry.envelope, entry.envelope_bytes, entry.sig, None, sig_ok
+    )
+
+
+def check_entries(raws: list[bytes], public_keys: Mapping[str, bytes]) -> list[Checked]:
+    return [check_entry(raw, public_keys) for raw in raws]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the stored row says an entry is (checked against its envelope)."""
+
+    stream: str
+    version: int
+
+
+class LogVerifier:
+    """Applies entries in log order; raises VerificationError at the first bad one."""
+
+    def __init__(self, origin: str | None = None, heads: StreamHeads | None = None) -> None:
+        self.origin = origin
+        self.keyring = KeyRing()
+        self.heads = heads if heads is not None else StreamHeads()
+        self.size = 0
+
+    def add(self, checked: Checked, position: Position | None = None) -> Envelope:
+        index = self.size
+        env = checked.envelope
+        if env is None:
+            raise VerificationError(f"malformed entry: {checked.problem}", index=index)
+        if position is not None and (position.stream, position.version) != (
+            env.stream,
+            env.version,
+        ):
+            raise VerificationError(
+                f"stored as {position.stream!r} version {position.version}, but the entry "
+                f"says {env.stream!r} version {env.version}",
+                index=index,
+                stream=position.stream,
+            )
+        self._check_origin(index, env)
+        state = self.keyring.authorise(index, env)
+        self._check_signature(index, env, checked, state.public_key)
+        self._check_chain(index, env)
+        self.keyring.note_signed(index, env, state)
+        if env.type in KEY_EVENT_TYPES:
+            self.keyring.apply(index, env)
+        self.heads.put(env.stream, env.version, checked.entry_hash)
+        self.size += 1
+        return env
+
+    def _check_origin(self, index: int, env: Envelope) -> None:
+        if self.origin is None and index == 0:
+            self.origin = env.ledger
+        if env.ledger != self.origin:
+            raise TrustError(
+                f"ledger: expected {self.origin!r}, got {env.ledger!r}",
+                index=index,
+                stream=env.stream,
+            )
+
+    @staticmethod
+    def _check_signature(index: int, env: Envelope, checked: Checked, public_key: bytes) -> None:
+        ok = checked.sig_ok
+        if ok is None:
+            ok = verify_signature(public_key, checked.sig, checked.envelope_bytes)
+        if not ok:
+            raise SignatureError(
+                f"signature by key {env.key} does not verify", index=index, stream=env.stream
+            )
+
+    def _check_chain(self, index: int, env: Envelope) -> None:
+        head = self.heads.get(env.stream)
+        expected = 1 if head is None else head[0] + 1
+        if env.version != expected:
+            raise ChainError(
+                f"version: expected {expected}, got {env.version} (gap or duplicate)",
+                index=index,
+                stream=env.stream,
+            )
+        expected_prev = None if head is None else head[1].hex()
+        if env.prev != expected_prev:
+            raise ChainError(
+                f"prev: expected {expected_prev}, got {env.prev}", index=index, stream=env.stream
+            )
+
+    def close(self) -> None:
+        self.heads.close()

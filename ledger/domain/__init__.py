@@ -1,0 +1,1 @@
+"""What platforms record: registrations and services (DOMAIN.md §2)."""

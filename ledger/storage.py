@@ -1,0 +1,313 @@
+"""Where entries live: eventsourcing recorders on SQLite or PostgreSQL, per ledger.
+
+Each ledger (origin) has its own events table, so several ledgers share one
+database without seeing each other. The log's tables are append-only below the
+application too: triggers refuse UPDATE, DELETE (and TRUNCATE on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InfrastructureFactory,
+    Notification,
+    PersistenceError,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
+
+from ledger.core.errors import LedgerError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/ledger.sqlite3"
+APPEND_ONLY_MESSAGE = "ledger tables are append-only"
+
+
+class ConfigurationError(LedgerError):
+    """A database URL or setting is missing or malformed."""
+
+
+class StorageError(LedgerError):
+    """The database could not be reached or refused the work."""
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed ``sqlite:///path`` or ``postgresql://user:pass@host:port/db?schema=s``."""
+
+    kind: str
+    path: str = ""
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+    schema: str = "public"
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseURL:
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            if parts.netloc or not path:
+                raise ConfigurationError(
+                    f"SQLite URL {url!r}: expected sqlite:///relative/path or sqlite:////abs/path"
+                )
+            return cls(kind="sqlite", path=path)
+        if parts.scheme in ("postgresql", "postgres"):
+            dbname = unquote(parts.path.lstrip("/"))
+            if not parts.hostname or not dbname:
+                raise ConfigurationError(
+                    f"PostgreSQL URL {url!r}: expected postgresql://user@host:port/dbname"
+                )
+            query = parse_qs(parts.query)
+            try:
+                port = parts.port or 5432
+            except ValueError as e:
+                raise ConfigurationError(f"PostgreSQL URL {url!r}: bad port") from e
+            return cls(
+                kind="postgresql",
+                host=parts.hostname,
+                port=port,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                dbname=dbname,
+                schema=query.get("schema", ["public"])[0],
+            )
+        raise ConfigurationError(
+            f"database URL {url!r}: expected a sqlite:/// or postgresql:// URL"
+        )
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "no"}
+        if self.kind == "sqlite":
+            env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.path)
+            env["SQLITE_LOCK_TIMEOUT"] = "30"
+        else:
+            env.update(
+                PERSISTENCE_MODULE="eventsourcing.postgres",
+                POSTGRES_DBNAME=self.dbname,
+                POSTGRES_HOST=self.host,
+                POSTGRES_PORT=str(self.port),
+                POSTGRES_USER=self.user,
+                POSTGRES_PASSWORD=self.password,
+                POSTGRES_SCHEMA=self.schema,
+                POSTGRES_CONNECT_TIMEOUT="5",
+                POSTGRES_POOL_SIZE="4",
+                POSTGRES_MAX_OVERFLOW="16",
+            )
+        return env
+
+
+def table_prefix(origin: str) -> str:
+    """Short, safe table-name prefix for an origin (PostgreSQL allows 63 bytes)."""
+    return "l" + hashlib.sha256(origin.encode()).hexdigest()[:16]
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder plus append-only triggers."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.events_table_name
+        statements = super().construct_create_table_statements()
+        for op in ("UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+            )
+        return statements
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder plus triggers refusing UPDATE, DELETE, TRUNCATE."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = Identifier(datastore.schema)
+        table = Identifier(events_table_name)
+        function = SQL("{}.ledger_refuse_change").format(schema)
+        self.sql_create_statements.extend(
+            [
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {} BEFORE UPDATE OR DELETE ON {}.{} "
+                    "FOR EACH ROW EXECUTE FUNCTION {}()"
+                ).format(Identifier(events_table_name + "_append_only"), schema, table, function),
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {} BEFORE TRUNCATE ON {}.{} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {}()"
+                ).format(Identifier(events_table_name + "_no_truncate"), schema, table, function),
+            ]
+        )
+
+
+_PG_REFUSE_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {}.ledger_refuse_change() RETURNS trigger "
+    "LANGUAGE plpgsql AS $body$ BEGIN "
+    "RAISE EXCEPTION '" + APPEND_ONLY_MESSAGE + ": % on % refused', TG_OP, TG_TABLE_NAME "
+    "USING ERRCODE = 'insufficient_privilege'; END $body$"
+)
+
+_SIDE_TABLES = (
+    # The registry of ledgers in this database (append-only, like the log).
+    "CREATE TABLE IF NOT EXISTS ledger_origins ("
+    " origin TEXT PRIMARY KEY, table_prefix TEXT NOT NULL, created TEXT NOT NULL)",
+    # Custodial keys, sealed with a key derived from a passphrase.
+    "CREATE TABLE IF NOT EXISTS ledger_keystore ("
+    " key_id TEXT PRIMARY KEY, actor TEXT NOT NULL, sealed {blob} NOT NULL, created TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_keystore_meta ("
+    " name TEXT PRIMARY KEY, value {blob} NOT NULL)",
+    # Personal-information disclosures: one data key per subject, wrapped by a master key.
+    "CREATE TABLE IF NOT EXISTS ledger_data_keys ("
+    " origin TEXT NOT NULL, subject TEXT NOT NULL, wrapped {blob} NOT NULL,"
+    " PRIMARY KEY (origin, subject))",
+    "CREATE TABLE IF NOT EXISTS ledger_disclosures ("
+    " origin TEXT NOT NULL, commitment TEXT NOT NULL, subject TEXT NOT NULL,"
+    " nonce {blob} NOT NULL, ciphertext {blob} NOT NULL, PRIMARY KEY (origin, commitment))",
+)
+
+
+class Database:
+    """One database (SQLite file or PostgreSQL), shared by every ledger stored in it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.config = DatabaseURL.parse(url)
+        if self.config.kind == "sqlite":
+            Path(self.config.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.factory = InfrastructureFactory.construct(
+            Environment("ledger", self.config.eventsourcing_env())
+        )
+        self.datastore: SQLiteDatastore | PostgresDatastore = self.factory.datastore  # type: ignore[attr-defined]
+        self._ready = False
+        self._recorders: dict[str, ApplicationRecorder] = {}
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.config.kind == "postgresql"
+
+    def describe(self) -> str:
+        c = self.config
+        if c.kind == "sqlite":
+            return f"SQLite file {c.path}"
+        return f"PostgreSQL {c.user}@{c.host}:{c.port}/{c.dbname} (schema {c.schema})"
+
+    # -- plain SQL for the side tables -------------------------------------------------
+
+    def execute(
+        self, statement: str, params: Sequence[Any] = (), *, commit: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """Run one statement written with ``?`` placeholders; return its rows as tuples."""
+        try:
+            if isinstance(self.datastore, SQLiteDatastore):
+                with self.datastore.transaction(commit=commit) as cursor:
+                    cursor.execute(statement, tuple(params))
+                    return [tuple(row) for row in cursor.fetchall()]
+            with self.datastore.transaction(commit=commit) as pg:
+                pg.execute(f"SET LOCAL search_path TO {self._schema_ident()}")
+                if params:
+                    pg.execute(statement.replace("?", "%s"), tuple(params))
+                else:
+                    pg.execute(statement)
+                if pg.description is None:
+                    return []
+                return [tuple(row.values()) for row in pg.fetchall()]
+        except PersistenceError as e:
+            raise StorageError(f"{self.describe()}: {e}") from e
+        except (psycopg.Error, sqlite3.Error) as e:
+            raise StorageError(f"{self.describe()}: {e}") from e
+
+    def _schema_ident(self) -> str:
+        return '"' + self.config.schema.replace('"', '""') + '"'
+
+    def ensure_ready(self) -> None:
+        """Create the side tables (and the schema on PostgreSQL) once."""
+        if self._ready:
+            return
+        blob = "BYTEA" if self.is_postgres else "BLOB"
+        if self.is_postgres:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema_ident()}")
+            self.execute(_PG_REFUSE_FUNCTION.format(self._schema_ident()))
+        for statement in _SIDE_TABLES:
+            self.execute(statement.format(blob=blob))
+        self._append_only("ledger_origins")
+        self._ready = True
+
+    def _append_only(self, table: str) -> None:
+        if self.is_postgres:
+            fn = f"{self._schema_ident()}.ledger_refuse_change()"
+            self.execute(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE "
+                f"ON {table} FOR EACH ROW EXECUTE FUNCTION {fn}"
+            )
+            self.execute(
+                f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
+                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {fn}"
+            )
+            return
+        for op in ("UPDATE", "DELETE"):
+            self.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+            )
+
+    # -- ledgers -----------------------------------------------------------------------
+
+    def origins(self) -> list[str]:
+        self.ensure_ready()
+        return [row[0] for row in self.execute("SELECT origin FROM ledger_origins ORDER BY origin")]
+
+    def register_origin(self, origin: str, created: str) -> None:
+        self.ensure_ready()
+        self.execute(
+            "INSERT INTO ledger_origins (origin, table_prefix, created) VALUES (?, ?, ?) "
+            "ON CONFLICT (origin) DO NOTHING",
+            (origin, table_prefix(origin), created),
+        )
+
+    def events_table(self, origin: str) -> str:
+        return table_prefix(origin) + "_events"
+
+    def recorder(self, origin: str) -> ApplicationRecorder:
+        """The recorder of ``origin``'s events table, creating the table if needed."""
+        recorder = self._recorders.get(origin)
+        if recorder is not None:
+            return recorder
+        self.ensure_ready()
+        table = self.events_table(origin)
+        try:
+            if isinstance(self.datastore, SQLiteDatastore):
+                recorder = SQLiteLedgerRecorder(self.datastore, events_table_name=table)
+            else:
+                recorder = PostgresLedgerRecorder(self.datastore, events_table_name=table)
+            recorder.create_table()
+        except PersistenceError as e:
+            raise StorageError(f"{self.describe()}: {e}") from e
+        self._recorders[origin] = recorder
+        return recorder
+
+    def iter_log(self, origin: str, *, page: int = 2000, start: int = 0) -> Iterator[Notification]:
+        """Every stored entry of ``origin`` in log order, page by page (flat memory)."""
+        recorder = self.recorder(origin)
+        last = start
+        while True:
+            try:
+                rows = recorder.select_notifications(last, page, inclusive_of_start=False)
+            except PersistenceError as e:
+                raise StorageError(f"{self.describe()}: {e}") from e
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
+
+    def close(self) -> None:
+        self.factory.close()
