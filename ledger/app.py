@@ -186,7 +186,6 @@ class LedgerApplication(Application[str]):
         """Seal and append the pending events of ``objs`` atomically, or nothing at all."""
         with self._write_lock:
             self.refresh_keys()
-            self._scratch = copy.deepcopy(self.keyring)
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
                 return super().save(*objs, **kwargs)
@@ -209,7 +208,7 @@ class LedgerApplication(Application[str]):
         """Envelope, previous hash and signature for an aggregate's new event."""
         if not isinstance(event, LedgerEvent):
             raise LedgerError(f"{type(event).__name__} is not a ledger event")
-        ring = self._scratch if self._scratch is not None else self.keyring
+        ring = self._ring()
         signer = self._opening_signer if isinstance(event, Ledger.LedgerOpened) else None
         if signer is None and self.signers is not None:
             signer = self.signers.signer_for(event.actor, ring)
@@ -247,20 +246,26 @@ class LedgerApplication(Application[str]):
     def _admit(self, entry: Entry) -> None:
         """Trust checks every entry passes before it is stored (FORMAT.md §4)."""
         env = entry.envelope
-        ring = self._scratch if self._scratch is not None else self.keyring
         try:
             if env.type == LEDGER_OPENED:
+                ring = self._ring(for_update=True)
                 ring.authorise(0, env)
                 ring.apply(0, env)
                 return
-            if not ring.keys:
+            if not self._ring().keys:
                 raise EntryRejectedError(f"ledger {self.origin!r} is not open")
-            ring.check_signer(env)
+            self._ring().check_signer(env)
             if env.type in KEY_EVENT_TYPES:
                 self._check_key_stream(env)
-                ring.apply(1, env)
+                self._ring(for_update=True).apply(1, env)
         except VerificationError as e:
             raise EntryRejectedError(e.problem) from e
+
+    def _ring(self, *, for_update: bool = False) -> KeyRing:
+        """The key ring as this batch sees it; key events change a private copy."""
+        if self._scratch is None and for_update:
+            self._scratch = copy.deepcopy(self.keyring)
+        return self._scratch if self._scratch is not None else self.keyring
 
     @staticmethod
     def _check_key_stream(env: Envelope) -> None:
@@ -348,10 +353,9 @@ class LedgerApplication(Application[str]):
         self._check_time(env)
         with self._write_lock:
             self.refresh_keys()
-            self._scratch = copy.deepcopy(self.keyring)
             try:
                 self._admit(entry)
-                key = self._scratch.keys.get(env.key)
+                key = self._ring().keys.get(env.key)
                 public_key = key.public_key if key else b""
                 if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
                     raise EntryRejectedError(f"signature by key {env.key} does not verify")

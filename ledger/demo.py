@@ -54,7 +54,8 @@ class _Actors:
         signer = LocalSigner.generate()
         self.keys.add(actor, signer)
         self.app.register_key(by=self.root, subject=actor, public_key=signer.public_key)
-        self.roles[role] += 1
+        if role:
+            self.roles[role] += 1
         return actor
 
 
@@ -173,6 +174,13 @@ def run_demo(
         app.save(enterprise)
         result.disclosures += vault.store(stream, disclosures)
         enterprises.append(stream)
+
+    # One provider's key is rotated: the old key is revoked, a new one registered.
+    rotated = providers[0]
+    old = keys.signer_for(rotated, app.refresh_keys())
+    if old is not None:
+        app.revoke_key(by="root", key=old.key_id, reason="key rotation (device replaced)")
+        actors.enrol(rotated, "")  # same actor, new key
 
     day = date(2026, 3, 2)
     n = 0
