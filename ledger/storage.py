@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,32 @@ _SIDE_TABLES = (
 )
 
 
+class Transaction:
+    """A cursor inside one transaction, with ``?`` placeholders on both databases."""
+
+    def __init__(self, cursor: Any, *, postgres: bool) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+
+    def _sql(self, statement: str, has_params: bool) -> str:
+        return statement.replace("?", "%s") if self._postgres and has_params else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._postgres and not params:
+            self._cursor.execute(statement)
+        else:
+            self._cursor.execute(self._sql(statement, True), tuple(params))
+        if self._postgres:
+            if self._cursor.description is None:
+                return []
+            return [tuple(row.values()) for row in self._cursor.fetchall()]
+        return [tuple(row) for row in self._cursor.fetchall()]
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self._sql(statement, True), [tuple(r) for r in rows])
+
+
 class Database:
     """One database (SQLite file or PostgreSQL), shared by every ledger stored in it."""
 
@@ -207,20 +234,20 @@ class Database:
         self, statement: str, params: Sequence[Any] = (), *, commit: bool = True
     ) -> list[tuple[Any, ...]]:
         """Run one statement written with ``?`` placeholders; return its rows as tuples."""
+        with self.transaction(commit=commit) as tx:
+            return tx.execute(statement, params)
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Transaction]:
+        """Several statements in one transaction (``?`` placeholders on both databases)."""
         try:
             if isinstance(self.datastore, SQLiteDatastore):
                 with self.datastore.transaction(commit=commit) as cursor:
-                    cursor.execute(statement, tuple(params))
-                    return [tuple(row) for row in cursor.fetchall()]
+                    yield Transaction(cursor, postgres=False)
+                return
             with self.datastore.transaction(commit=commit) as pg:
                 pg.execute(f"SET LOCAL search_path TO {self._schema_ident()}")
-                if params:
-                    pg.execute(statement.replace("?", "%s"), tuple(params))
-                else:
-                    pg.execute(statement)
-                if pg.description is None:
-                    return []
-                return [tuple(row.values()) for row in pg.fetchall()]
+                yield Transaction(pg, postgres=True)
         except PersistenceError as e:
             raise StorageError(f"{self.describe()}: {e}") from e
         except (psycopg.Error, sqlite3.Error) as e:
@@ -239,10 +266,11 @@ class Database:
             self.execute(_PG_REFUSE_FUNCTION.format(self._schema_ident()))
         for statement in _SIDE_TABLES:
             self.execute(statement.format(blob=blob))
-        self._append_only("ledger_origins")
+        self.append_only("ledger_origins")
         self._ready = True
 
-    def _append_only(self, table: str) -> None:
+    def append_only(self, table: str) -> None:
+        """Triggers that refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) on ``table``."""
         if self.is_postgres:
             fn = f"{self._schema_ident()}.ledger_refuse_change()"
             self.execute(
