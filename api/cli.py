@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", help=db_help)
     verify.add_argument("--json", action="store_true", help="print a JSON report")
     verify.add_argument("--workers", type=int, help="processes (default: all cores on big logs)")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a signed checkpoint kept elsewhere; the database must still extend it (repeatable)",
+    )
+    verify.add_argument("--vkey", help="the log's published verifier key (checked, if given)")
     return parser
 
 
@@ -87,10 +95,21 @@ def _database(url: str | None, settings: Settings, *, must_exist: bool) -> Datab
     return Database(url)
 
 
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"ledger: cannot read {path}: {e}") from e
+
+
 def _print_report(report: Report, out: IO[str]) -> None:
     if report.ok:
         rate = report.entries / max(report.seconds, 1e-9)
-        out.write(f"ok    {report.origin}: {report.entries:,} entries intact ({rate:,.0f}/s)\n")
+        checked = report.details.get("checkpoints_checked", 0)
+        out.write(
+            f"ok    {report.origin}: {report.entries:,} entries intact ({rate:,.0f}/s), "
+            f"{checked} signed checkpoint(s) match\n"
+        )
         return
     failure = report.failure
     assert failure is not None  # noqa: S101 - not ok means a failure is set
@@ -106,8 +125,19 @@ def cmd_verify(args: argparse.Namespace, settings: Settings, out: IO[str], err: 
         origins = db.origins()
         if not origins:
             raise ConfigurationError(f"{db.describe()} holds no ledger")
+        held = [(f"checkpoint {path}", _read_text(path)) for path in args.checkpoint]
+        known = {note.split("\n", 1)[0] for _, note in held}
+        unknown = sorted(known - set(origins))
+        if unknown:
+            raise ConfigurationError(f"no ledger {unknown[0]!r} in {db.describe()}")
         bar = Progress(err, "verifying")
-        reports = verify_database(db, workers=args.workers, progress=lambda _o, d, t: bar(d, t))
+        reports = verify_database(
+            db,
+            workers=args.workers,
+            progress=lambda _o, d, t: bar(d, t),
+            checkpoints=held,
+            vkey=args.vkey,
+        )
         bar.done()
     finally:
         db.close()

@@ -46,6 +46,7 @@ from ledger.core.trust import (
 from ledger.events import LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
 from ledger.storage import Database, StorageError
+from ledger.tlog import SignedCheckpoint, TreeStore
 
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
@@ -150,12 +151,15 @@ class LedgerApplication(Application[str]):
         origin: str,
         *,
         signers: SignerSource | None = None,
+        log_signer: Signer | None = None,
         max_skew: timedelta = DEFAULT_MAX_SKEW,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
         self.origin = origin
         self.signers = signers
+        self.log_signer = log_signer
+        self._tree: TreeStore | None = None
         self.max_skew = max_skew
         self.clock = clock or (lambda: datetime.now(UTC))
         self.heads = HeadCache()
@@ -308,6 +312,7 @@ class LedgerApplication(Application[str]):
             verifier_key=verifier_key(self.origin, log_signer.public_key),
             root_keys=[{"key": s.key_id, "public_key": _b64(s.public_key)} for s in root_signers],
         )
+        self.log_signer = self.log_signer or log_signer
         self._opening_signer = root_signers[0]
         try:
             recordings = self.save(ledger)
@@ -336,6 +341,20 @@ class LedgerApplication(Application[str]):
             moment += timedelta(microseconds=1)  # after the revocation entry itself
         aggregate.revoke(actor=by, revoked_at=format_time(moment), reason=reason)
         return _entry_of(self.save(aggregate)[0])
+
+    # -- the verifiable log --------------------------------------------------------------
+
+    @property
+    def tree(self) -> TreeStore:
+        if self._tree is None:
+            self._tree = TreeStore(self.db, self.origin)
+        return self._tree
+
+    def publish(self) -> SignedCheckpoint | None:
+        """Add every stored entry to the Merkle tree and sign a checkpoint covering them."""
+        if self.log_signer is None:
+            raise LedgerError(f"no log key to sign checkpoints of {self.origin!r}")
+        return self.tree.advance(self.log_signer)
 
     # -- client-signed entries -------------------------------------------------------------
 

@@ -209,6 +209,7 @@ def run_demo(
         if progress is not None:
             progress(app.recorder.max_notification_id() or 0, events)
 
+    app.publish()
     for row in db.iter_log(origin):
         result.entries += 1
         result.by_type[row.topic] += 1

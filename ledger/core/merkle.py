@@ -75,6 +75,15 @@ class CompactRange:
         self.size += 1
         return completed
 
+    def push(self, leaf: bytes) -> None:
+        """Add a leaf hash without reporting the nodes it completes."""
+        node, index = leaf, self.size
+        while index & 1:
+            node = hash_children(self.hashes.pop(), node)
+            index >>= 1
+        self.hashes.append(node)
+        self.size += 1
+
     def root(self) -> bytes:
         if not self.hashes:
             return EMPTY_ROOT
