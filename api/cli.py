@@ -17,9 +17,18 @@ from typing import IO
 from pydantic import ValidationError
 
 from ledger.config import Settings
-from ledger.core.errors import LedgerError
+from ledger.core.bundle import BundleError, verify_bundle
+from ledger.core.errors import FormatError, LedgerError, VerificationError
+from ledger.core.proofs import check_proof
 from ledger.demo import POLICIES, DemoResult, run_demo
 from ledger.disclosures import DisclosureVault, parse_master_key
+from ledger.export import (
+    consistency_document,
+    dumps,
+    export_bundle,
+    inclusion_document,
+    log_vkey,
+)
 from ledger.keystore import Keystore, MemorySigners
 from ledger.storage import ConfigurationError, Database, DatabaseURL, StorageError
 from ledger.verification import Report, verify_database, verify_ledger
@@ -84,6 +93,36 @@ def _parser() -> argparse.ArgumentParser:
         help="a signed checkpoint kept elsewhere; the database must still extend it (repeatable)",
     )
     verify.add_argument("--vkey", help="the log's published verifier key (checked, if given)")
+    export = sub.add_parser("export", help="write an export bundle (FORMAT.md section 6)")
+    export.add_argument("--db", help=db_help)
+    export.add_argument("--out", required=True, metavar="DIR", help="new or empty directory")
+    export.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
+
+    bundle = sub.add_parser("verify-bundle", help="verify an export bundle offline")
+    bundle.add_argument("bundle", metavar="DIR", help="bundle directory or .tar")
+    bundle.add_argument("--vkey", help="the log's verifier key, as published out of band")
+    bundle.add_argument("--json", action="store_true", help="print a JSON report")
+    bundle.add_argument("--workers", type=int, help="processes (default: all cores on big logs)")
+
+    prove = sub.add_parser("prove", help="print a proof against a signed checkpoint")
+    kinds = prove.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+    inclusion = kinds.add_parser("inclusion", help="entry INDEX is in the tree of size N")
+    inclusion.add_argument("--index", type=int, required=True)
+    inclusion.add_argument("--size", type=int, help="a checkpointed size (default: latest)")
+    consistency = kinds.add_parser("consistency", help="size M is a prefix of size N")
+    consistency.add_argument("--from", dest="first", type=int, required=True)
+    consistency.add_argument("--to", dest="second", type=int, help="default: latest")
+    for kind in (inclusion, consistency):
+        kind.add_argument("--db", help=db_help)
+        kind.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
+
+    check = sub.add_parser("verify-proof", help="check a proof printed by `ledger prove`, offline")
+    check.add_argument("proof", metavar="FILE", help="the proof (JSON); - for standard input")
+    check.add_argument("--vkey", required=True, help="the log's verifier key")
+
+    vkey = sub.add_parser("log-key", help="print the log's verifier key string")
+    vkey.add_argument("--db", help=db_help)
+    vkey.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
     return parser
 
 
@@ -216,7 +255,125 @@ def cmd_demo(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO
     return EXIT_OK if ok else EXIT_INTEGRITY
 
 
-COMMANDS = {"demo": cmd_demo, "verify": cmd_verify}
+def _origin(db: Database, wanted: str | None) -> str:
+    origins = db.origins()
+    if wanted is not None:
+        if wanted not in origins:
+            raise ConfigurationError(
+                f"no ledger {wanted!r} in {db.describe()}; it holds: {', '.join(origins) or 'none'}"
+            )
+        return wanted
+    if len(origins) == 1:
+        return origins[0]
+    if not origins:
+        raise ConfigurationError(f"{db.describe()} holds no ledger")
+    raise UsageError(
+        "ledger: the database holds several ledgers; name one with --ledger:\n  "
+        + "\n  ".join(origins)
+    )
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings, out: IO[str], _err: IO[str]) -> int:
+    db = _database(args.db, settings, must_exist=True)
+    try:
+        result = export_bundle(db, _origin(db, args.ledger), Path(args.out))
+    finally:
+        db.close()
+    out.write(
+        f"exported {result.entries:,} entries of {result.origin} and {result.checkpoints} signed "
+        f"checkpoint(s) to {args.out}\nlog verifier key: {result.vkey}\n"
+    )
+    return EXIT_OK
+
+
+def cmd_verify_bundle(
+    args: argparse.Namespace, _settings: Settings, out: IO[str], err: IO[str]
+) -> int:
+    bar = Progress(err, "verifying bundle")
+    report = verify_bundle(Path(args.bundle), vkey=args.vkey, workers=args.workers, progress=bar)
+    bar.done()
+    failure = report.failure
+    if args.json:
+        doc: dict[str, object] = {
+            "ok": report.ok,
+            "origin": report.origin,
+            "entries": report.entries,
+            "root": report.root,
+            "checkpoints_checked": report.checkpoints_checked,
+            "seconds": round(report.seconds, 3),
+        }
+        if failure is not None:
+            doc["failure"] = {
+                "index": failure.index,
+                "stream": failure.stream,
+                "problem": failure.problem,
+                "kind": type(failure).__name__,
+            }
+        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    elif failure is None:
+        rate = report.entries / max(report.seconds, 1e-9)
+        out.write(
+            f"ok    {report.origin}: {report.entries:,} entries intact ({rate:,.0f}/s), "
+            f"{report.checkpoints_checked} signed checkpoint(s) match\n"
+        )
+    else:
+        out.write(f"FAIL  {args.bundle}: {failure}\n")
+    return EXIT_OK if report.ok else EXIT_INTEGRITY
+
+
+def cmd_prove(args: argparse.Namespace, settings: Settings, out: IO[str], _err: IO[str]) -> int:
+    db = _database(args.db, settings, must_exist=True)
+    try:
+        origin = _origin(db, args.ledger)
+        if args.kind == "inclusion":
+            doc = inclusion_document(db, origin, args.index, args.size)
+        else:
+            doc = consistency_document(db, origin, args.first, args.second)
+    finally:
+        db.close()
+    out.write(dumps(doc))
+    return EXIT_OK
+
+
+def cmd_verify_proof(
+    args: argparse.Namespace, _settings: Settings, out: IO[str], _err: IO[str]
+) -> int:
+    text = sys.stdin.read() if args.proof == "-" else _read_text(args.proof)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"ledger: {args.proof} is not JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise UsageError(f"ledger: {args.proof} is not a proof document")
+    try:
+        summary = check_proof(doc, args.vkey)
+    except FormatError as e:
+        raise UsageError(f"ledger: malformed proof: {e}") from e
+    except VerificationError as e:
+        out.write(f"FAIL  {e}\n")
+        return EXIT_INTEGRITY
+    out.write(f"ok    {summary}\n")
+    return EXIT_OK
+
+
+def cmd_log_key(args: argparse.Namespace, settings: Settings, out: IO[str], _err: IO[str]) -> int:
+    db = _database(args.db, settings, must_exist=True)
+    try:
+        out.write(log_vkey(db, _origin(db, args.ledger)) + "\n")
+    finally:
+        db.close()
+    return EXIT_OK
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "verify": cmd_verify,
+    "export": cmd_export,
+    "verify-bundle": cmd_verify_bundle,
+    "prove": cmd_prove,
+    "verify-proof": cmd_verify_proof,
+    "log-key": cmd_log_key,
+}
 
 
 def main(
@@ -234,7 +391,7 @@ def main(
     except ValidationError as e:
         err.write(f"ledger: invalid setting: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}\n")
         return EXIT_USAGE
-    except (ConfigurationError, StorageError) as e:
+    except (ConfigurationError, StorageError, BundleError) as e:
         err.write(f"ledger: {e}\n")
         return EXIT_USAGE
     except LedgerError as e:
