@@ -79,6 +79,8 @@ def _reject_float(text: str) -> Any:
 
 
 def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > 16:  # more digits than 2^53 has
+        raise FormatError(f"integer {text[:20]}... is outside ±(2^53-1)")
     number = int(text)
     if abs(number) > MAX_SAFE_INTEGER:
         raise FormatError(f"integer {text} is outside ±(2^53-1)")
@@ -116,6 +118,8 @@ def parse(data: bytes) -> JSONValue:
         return _DECODER.decode(text)
     except json.JSONDecodeError as e:
         raise FormatError(f"not JSON: {e}") from e
+    except RecursionError:
+        raise FormatError("JSON is nested too deeply") from None
 
 
 def parse_canonical(data: bytes) -> JSONValue:

@@ -25,7 +25,7 @@ _SIG_HEAD = b',"sig":"'
 _ENTRY_TAIL = b'"}'
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TYPE = re.compile(r"[A-Z][A-Za-z0-9]*")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 LEAF_PREFIX = b"\x00"  # RFC 9162 §2.1.1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,12 +75,22 @@ def pointer_tokens(path: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
 
 
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def _index(token: str) -> int:
+    """An RFC 6901 array index: 0, or digits without a leading zero."""
+    if not _INDEX.fullmatch(token):
+        raise FormatError(f"{token!r} is not an array index")
+    return int(token)
+
+
 def _resolve_parent(body: Any, path: str) -> tuple[Any, str | int]:
     tokens = pointer_tokens(path)
     node = body
     for token in tokens[:-1]:
-        node = node[int(token)] if isinstance(node, list) else node[token]
-    last: str | int = int(tokens[-1]) if isinstance(node, list) else tokens[-1]
+        node = node[_index(token)] if isinstance(node, list) else node[token]
+    last: str | int = _index(tokens[-1]) if isinstance(node, list) else tokens[-1]
     return node, last
 
 

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ledger.core.crypto import verify_signature
+from ledger.core.crypto import key_id, verify_signature
 from ledger.core.envelope import Envelope, decode_entry, leaf_hash
 from ledger.core.errors import (
     ChainError,
@@ -46,7 +46,7 @@ def check_entry(raw: bytes, public_keys: Mapping[str, bytes]) -> Checked:
         return Checked(entry_hash, leaf_hash(raw), None, b"", b"", problem=str(e))
     public_key = public_keys.get(entry.envelope.key)
     sig_ok = None
-    if public_key is not None:
+    if public_key is not None and key_id(public_key) == entry.envelope.key:
         sig_ok = verify_signature(public_key, entry.sig, entry.envelope_bytes)
     return Checked(
         entry_hash, leaf_hash(raw), entry.envelope, entry.envelope_bytes, entry.sig, None, sig_ok
