@@ -31,7 +31,7 @@ from eventsourcing.utils import Environment
 
 from ledger.core.crypto import Signer, verify_signature
 from ledger.core.envelope import Entry, Envelope, decode_entry, format_time, parse_time
-from ledger.core.errors import FormatError, LedgerError, VerificationError
+from ledger.core.errors import EntryRejectedError, FormatError, LedgerError, VerificationError
 from ledger.core.note import verifier_key
 from ledger.core.sign import seal
 from ledger.core.trust import (
@@ -50,9 +50,13 @@ from ledger.tlog import SignedCheckpoint, TreeStore
 
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
 
-
-class EntryRejectedError(LedgerError):
-    """An entry or command was refused; nothing was written."""
+__all__ = [
+    "EntryRejectedError",
+    "LedgerApplication",
+    "SignerSource",
+    "StreamConflictError",
+    "event_from_envelope",
+]
 
 
 class StreamConflictError(LedgerError):
@@ -425,6 +429,7 @@ class LedgerApplication(Application[str]):
             aggregate: Any = None
             if event.originator_version > 1:
                 aggregate = self.repository.get(event.originator_id)
+            event.check(aggregate)
             event.mutate(aggregate)
         except LedgerError:
             raise

@@ -7,7 +7,7 @@ dataclass fields beyond the common ones are exactly its entry's ``body`` members
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from eventsourcing.domain import (
     BaseAggregate,
@@ -46,6 +46,13 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
             raise LedgerError(f"event type {cls.__name__} is defined twice")
         EVENT_CLASSES[cls.__name__] = cls
 
+    def check(self, aggregate: Any) -> None:
+        """The hard rules this event must satisfy against the aggregate's state.
+
+        Runs when the event is decided by a command and when a client submits it
+        signed, never on replay: what was valid when written stays history.
+        """
+
     def body(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k not in ENVELOPE_FIELDS}
 
@@ -61,6 +68,23 @@ class LedgerAggregate(BaseAggregate[str]):
     """Base of the ledger's aggregates: ids are stream names."""
 
     Event = LedgerEvent
+
+    @classmethod
+    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
+        aggregate = super()._create(event_class, id=id, **kwargs)
+        created: Any = aggregate.pending_events[0]
+        created.check(None)
+        return aggregate
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        """As eventsourcing's, but the event's rules are checked before it mutates."""
+        kwargs = {**kwargs, "originator_id": self.id, "originator_version": self.version + 1}
+        if kwargs.get("timestamp") is None:
+            kwargs["timestamp"] = event_class.create_timestamp()
+        event = event_class(**kwargs)
+        event.check(self)
+        event.mutate(self)
+        self.pending_events.append(event)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if "Event" not in cls.__dict__:

@@ -7,6 +7,10 @@ class LedgerError(Exception):
     """Root of every error the ledger raises on purpose."""
 
 
+class EntryRejectedError(LedgerError):
+    """An entry or command was refused; nothing was written."""
+
+
 class FormatError(LedgerError):
     """Bytes or values that do not follow the ledger format (FORMAT.md)."""
 

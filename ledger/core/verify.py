@@ -78,7 +78,11 @@ class LogVerifier:
         index = self.size
         env = checked.envelope
         if env is None:
-            raise VerificationError(f"malformed entry: {checked.problem}", index=index)
+            raise VerificationError(
+                f"malformed entry: {checked.problem}",
+                index=index,
+                stream=None if position is None else position.stream,
+            )
         if position is not None and (position.stream, position.version) != (
             env.stream,
             env.version,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ledger.core.errors import LedgerError
+from ledger.core.errors import EntryRejectedError
 
 
-class RuleViolationError(LedgerError):
+class RuleViolationError(EntryRejectedError):
     """A command broke a hard rule of DOMAIN.md §3; nothing was written."""
 
     def __init__(self, rule: int, article: str, problem: str) -> None:

@@ -28,11 +28,24 @@ class Platform(LedgerAggregate):
     class PlatformRecommended(LedgerEvent):
         by_authority: str
 
+        def check(self, aggregate: Any) -> None:
+            if aggregate.status != "applied":
+                raise RuleViolationError(0, "HN 4", f"platform is {aggregate.status}, not applied")
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "recommended"
 
     class PlatformCertified(LedgerEvent):
         certificate: str
+
+        def check(self, aggregate: Any) -> None:
+            ready = "recommended" if aggregate.level != "hub" else "applied"
+            if aggregate.status not in (ready, "recommended"):
+                raise RuleViolationError(
+                    0,
+                    "HN 4",
+                    f"platform is {aggregate.status}, not {ready}: it cannot be certified",
+                )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "certified"
@@ -52,15 +65,9 @@ class Platform(LedgerAggregate):
         )
 
     def recommend(self, *, actor: str) -> None:
-        if self.status != "applied":
-            raise RuleViolationError(0, "HN 4", f"platform is {self.status}, not applied")
         self.trigger_event(self.PlatformRecommended, actor=actor, by_authority=actor)
 
     def certify(self, *, actor: str, certificate: str) -> None:
-        if self.status not in ("recommended", "applied") or (
-            self.level != "hub" and self.status != "recommended"
-        ):
-            raise RuleViolationError(0, "HN 4", f"platform is {self.status}, not recommended")
         self.trigger_event(self.PlatformCertified, actor=actor, certificate=certificate)
 
 
@@ -96,6 +103,15 @@ class Provider(LedgerAggregate):
     class ProviderAdmitted(LedgerEvent):
         platform: str
 
+        def check(self, aggregate: Any) -> None:
+            if not (aggregate.verified and aggregate.reviewed):
+                raise RuleViolationError(
+                    2,
+                    "AH 22; HN 8(2)",
+                    "a provider is admitted only after real-name verification and "
+                    "qualification review",
+                )
+
         def apply(self, aggregate: Any) -> None:
             aggregate.admitted, aggregate.platform = True, self.platform
 
@@ -124,12 +140,6 @@ class Provider(LedgerAggregate):
         )
 
     def admit(self, *, actor: str, platform: str) -> None:
-        if not (self.verified and self.reviewed):
-            raise RuleViolationError(
-                2,
-                "AH 22; HN 8(2)",
-                "a provider is admitted only after real-name verification and qualification review",
-            )
         self.trigger_event(self.ProviderAdmitted, actor=actor, platform=platform)
 
 

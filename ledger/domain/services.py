@@ -37,6 +37,13 @@ class ServiceRecord(LedgerAggregate):
         fee_fen: int
         evidence: list[dict[str, Any]]
 
+        def check(self, aggregate: Any) -> None:  # noqa: ARG002 - creates the aggregate
+            for item in self.evidence:
+                if item.get("type") not in EVIDENCE_TYPES:
+                    raise RuleViolationError(
+                        0, "HN 23", f"evidence type {item.get('type')!r} is not in the HN 23 list"
+                    )
+
         def apply(self, aggregate: Any) -> None:
             aggregate.enterprises = list(self.enterprises)
             aggregate.evaluated_by = set()
@@ -45,6 +52,16 @@ class ServiceRecord(LedgerAggregate):
         enterprise: str
         score: int
         comment: str
+
+        def check(self, aggregate: Any) -> None:
+            if self.enterprise not in aggregate.enterprises:
+                raise RuleViolationError(
+                    9, "HN 19(2)", f"{self.enterprise} did not receive this service"
+                )
+            if self.enterprise in aggregate.evaluated_by:
+                raise RuleViolationError(
+                    9, "HN 19(2)", f"{self.enterprise} has already evaluated this service"
+                )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.evaluated_by.add(self.enterprise)
@@ -64,13 +81,6 @@ class ServiceRecord(LedgerAggregate):
         fee_fen: int,
         evidence: list[dict[str, Any]],
     ) -> ServiceRecord:
-        for item_evidence in evidence:
-            if item_evidence.get("type") not in EVIDENCE_TYPES:
-                raise RuleViolationError(
-                    0,
-                    "HN 23",
-                    f"evidence type {item_evidence.get('type')!r} is not in the HN 23 list",
-                )
         return cls._create(
             cls.ServiceRecorded,
             id=stream,
@@ -86,10 +96,6 @@ class ServiceRecord(LedgerAggregate):
         )
 
     def evaluate(self, *, actor: str, enterprise: str, score: int, comment: str) -> None:
-        if enterprise not in self.enterprises:
-            raise RuleViolationError(9, "HN 19(2)", f"{enterprise} did not receive this service")
-        if enterprise in self.evaluated_by:
-            raise RuleViolationError(9, "HN 19(2)", f"{enterprise} has already evaluated it")
         self.trigger_event(
             self.ServiceEvaluated, actor=actor, enterprise=enterprise, score=score, comment=comment
         )
