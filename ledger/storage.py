@@ -126,6 +126,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
                 f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
             )
+        # Key events are looked up by type after a position (the key ring's refresh).
+        statements.append(f"CREATE INDEX IF NOT EXISTS {table}_topic_idx ON {table} (topic)")
         return statements
 
 
@@ -147,6 +149,10 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                     "CREATE OR REPLACE TRIGGER {} BEFORE TRUNCATE ON {}.{} "
                     "FOR EACH STATEMENT EXECUTE FUNCTION {}()"
                 ).format(Identifier(events_table_name + "_no_truncate"), schema, table, function),
+                # Key events are looked up by type after a position (the key ring's refresh).
+                SQL("CREATE INDEX IF NOT EXISTS {} ON {}.{} (topic, notification_id)").format(
+                    Identifier(events_table_name + "_topic_idx"), schema, table
+                ),
             ]
         )
 

@@ -7,6 +7,7 @@ within the I-JSON range, a boolean, null, an array or an object.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import rfc8785
@@ -48,10 +49,13 @@ def _fast_dumps(value: JSONValue) -> bytes:
     ).encode("utf-8")
 
 
+# A 4-byte UTF-8 sequence (lead byte >= 0xF0) is a character outside the BMP, where
+# code-point order and UTF-16 order may differ.
+_OUTSIDE_BMP = re.compile(rb"[\xf0-\xff]")
+
+
 def _needs_full_jcs(data: bytes) -> bool:
-    # A 4-byte UTF-8 sequence (lead byte >= 0xF0) is a character outside the BMP,
-    # where code-point order and UTF-16 order may differ.
-    return max(data, default=0) >= 0xF0
+    return _OUTSIDE_BMP.search(data) is not None
 
 
 def canonical(value: JSONValue) -> bytes:

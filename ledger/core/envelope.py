@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.core.canonical import canonical, parse_canonical
+from ledger.core.canonical import canonical_unchecked, check_value, parse_canonical
 from ledger.core.errors import FormatError
 
 FORMAT_VERSION = 1
@@ -33,7 +33,8 @@ def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with ``Z`` and exactly six fractional digits."""
     if moment.tzinfo is None:
         raise FormatError("time must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -99,7 +100,9 @@ class Envelope:
         }
 
     def canonical_bytes(self) -> bytes:
-        return canonical(self.to_json())
+        """JCS bytes; only the body needs the value check, the other members are typed."""
+        check_value(self.body, "/body")
+        return canonical_unchecked(self.to_json())
 
 
 def _require_str(obj: Mapping[str, Any], name: str) -> str:

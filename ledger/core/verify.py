@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.core.crypto import key_id, verify_signature
 from ledger.core.envelope import Envelope, decode_entry, leaf_hash
@@ -54,7 +54,27 @@ def check_entry(raw: bytes, public_keys: Mapping[str, bytes]) -> Checked:
 
 
 def check_entries(raws: list[bytes], public_keys: Mapping[str, bytes]) -> list[Checked]:
-    return [check_entry(raw, public_keys) for raw in raws]
+    """Check a chunk; results keep only what the ordered checks need (cheap to send back)."""
+    return [_slim(check_entry(raw, public_keys)) for raw in raws]
+
+
+def _slim(checked: Checked) -> Checked:
+    env = checked.envelope
+    if env is None:
+        return checked
+    keep_body = env.type in KEY_EVENT_TYPES
+    keep_sig = checked.sig_ok is None
+    if keep_body and keep_sig:
+        return checked
+    return Checked(
+        checked.entry_hash,
+        checked.leaf_hash,
+        env if keep_body else replace(env, body={}),
+        checked.envelope_bytes if keep_sig else b"",
+        checked.sig if keep_sig else b"",
+        checked.problem,
+        checked.sig_ok,
+    )
 
 
 @dataclass(frozen=True)
