@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ledger.config import Settings
 from ledger.core.bundle import BundleError, verify_bundle
 from ledger.core.errors import FormatError, LedgerError, VerificationError
+from ledger.core.note import NoteVerifier
 from ledger.core.proofs import check_proof
 from ledger.demo import POLICIES, DemoResult, run_demo
 from ledger.disclosures import DisclosureVault, parse_master_key
@@ -164,6 +165,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings, out: IO[str], err: 
         origins = db.origins()
         if not origins:
             raise ConfigurationError(f"{db.describe()} holds no ledger")
+        if args.vkey is not None:
+            try:
+                name = NoteVerifier.parse(args.vkey).name
+            except FormatError as e:
+                raise UsageError(f"ledger: --vkey: {e}") from e
+            if name not in origins:
+                raise ConfigurationError(f"--vkey names {name!r}, which is not a ledger here")
         held = [(f"checkpoint {path}", _read_text(path)) for path in args.checkpoint]
         known = {note.split("\n", 1)[0] for _, note in held}
         unknown = sorted(known - set(origins))
@@ -394,6 +402,9 @@ def main(
     except (ConfigurationError, StorageError, BundleError) as e:
         err.write(f"ledger: {e}\n")
         return EXIT_USAGE
+    except VerificationError as e:
+        err.write(f"ledger: integrity failure: {e}\n")
+        return EXIT_INTEGRITY
     except LedgerError as e:
         err.write(f"ledger: {e}\n")
         return EXIT_USAGE

@@ -285,21 +285,11 @@ class LedgerApplication(Application[str]):
 
     def refresh_keys(self) -> KeyRing:
         """Bring the key ring up to date with key events stored since it was last read."""
-        recorder = self.recorder
-        while True:
-            rows = recorder.select_notifications(
-                self._keyring_position,
-                500,
-                topics=sorted(KEY_EVENT_TYPES),
-                inclusive_of_start=False,
-            )
-            for row in rows:
-                env = decode_entry(row.state).envelope
-                index = 0 if env.type == LEDGER_OPENED else row.id
-                self.keyring.apply(index, env)
-                self._keyring_position = row.id
-            if len(rows) < 500:
-                return self.keyring
+        for position, raw in self.db.key_events(self.origin, after=self._keyring_position):
+            env = decode_entry(raw).envelope
+            self.keyring.apply(0 if env.type == LEDGER_OPENED else position, env)
+            self._keyring_position = position
+        return self.keyring
 
     # -- commands of the ledger itself -------------------------------------------------
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ledger.core.bundle import CHECKPOINT, CHECKPOINTS, ENTRIES, VKEY
 from ledger.core.envelope import b64encode, decode_entry
-from ledger.core.errors import LedgerError
+from ledger.core.errors import LedgerError, VerificationError
 from ledger.core.merkle import hash_leaf
 from ledger.core.trust import parse_opening
 from ledger.storage import Database
@@ -43,30 +45,52 @@ def _latest(tree: TreeStore) -> SignedCheckpoint:
 
 
 def export_bundle(db: Database, origin: str, out: Path) -> ExportResult:
-    """Write the entries covered by the latest checkpoint, the checkpoints and the key."""
+    """Write the entries covered by the latest checkpoint, the checkpoints and the key.
+
+    The bundle is written beside ``out`` and moved into place only when complete.
+    """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} exists and is not an empty directory")
     tree = TreeStore(db, origin)
     latest = _latest(tree)
-    size = latest.checkpoint.size
-    out.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        written = _write_bundle(db, tree, latest, work)
+        if out.exists():
+            out.rmdir()
+        work.rename(out)
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+    return written
+
+
+def _write_bundle(
+    db: Database, tree: TreeStore, latest: SignedCheckpoint, work: Path
+) -> ExportResult:
+    origin, size = tree.origin, latest.checkpoint.size
     written = 0
-    with (out / ENTRIES).open("wb") as f:
+    with (work / ENTRIES).open("wb") as f:
         for row in db.iter_log(origin):
             if written == size:
                 break
             f.write(row.state + b"\n")
             written += 1
     if written != size:
-        raise ExportError(f"checkpoint covers {size} entries, only {written} are stored")
-    (out / CHECKPOINT).write_text(latest.note, encoding="utf-8")
+        raise VerificationError(
+            f"the latest checkpoint covers {size} entries but only {written} are stored: "
+            "the log was truncated",
+            index=written,
+        )
+    (work / CHECKPOINT).write_text(latest.note, encoding="utf-8")
     earlier = [c for c in tree.history() if c.checkpoint.size < size]
     if earlier:
-        (out / CHECKPOINTS).mkdir()
+        (work / CHECKPOINTS).mkdir()
         for c in earlier:
-            (out / CHECKPOINTS / str(c.checkpoint.size)).write_text(c.note, encoding="utf-8")
+            (work / CHECKPOINTS / str(c.checkpoint.size)).write_text(c.note, encoding="utf-8")
     vkey = log_vkey(db, origin)
-    (out / VKEY).write_text(vkey + "\n", encoding="utf-8")
+    (work / VKEY).write_text(vkey + "\n", encoding="utf-8")
     return ExportResult(origin, written, len(earlier) + 1, vkey)
 
 

@@ -32,6 +32,7 @@ from ledger.core.errors import LedgerError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/ledger.sqlite3"
 APPEND_ONLY_MESSAGE = "ledger tables are append-only"
+KEY_TOPICS = ("KeyRegistered", "KeyRevoked", "LedgerOpened")
 
 
 class ConfigurationError(LedgerError):
@@ -328,6 +329,22 @@ class Database:
             raise StorageError(f"{self.describe()}: {e}") from e
         self._recorders[origin] = recorder
         return recorder
+
+    def key_events(self, origin: str, *, after: int) -> list[tuple[int, bytes]]:
+        """``(position, entry bytes)`` of key events stored after ``after``, in log order.
+
+        Looked up through the (topic, position) index, without scanning other entries.
+        """
+        self.recorder(origin)
+        table = self.events_table(origin)
+        position = "notification_id" if self.is_postgres else "rowid"
+        marks = ",".join("?" * len(KEY_TOPICS))
+        rows = self.execute(
+            f"SELECT {position}, state FROM {table} WHERE topic IN ({marks}) AND {position} > ?",
+            (*KEY_TOPICS, after),
+            commit=False,
+        )
+        return sorted((int(p), bytes(state)) for p, state in rows)
 
     def iter_log(self, origin: str, *, page: int = 2000, start: int = 0) -> Iterator[Notification]:
         """Every stored entry of ``origin`` in log order, page by page (flat memory)."""

@@ -20,9 +20,9 @@ from ledger.core.envelope import format_time
 from ledger.core.merkle import (
     CompactRange,
     Node,
+    compact_hashes,
     consistency_proof,
     inclusion_proof,
-    range_nodes,
     root_from,
 )
 from ledger.core.note import NoteVerifier, sign_note
@@ -129,10 +129,7 @@ class TreeStore:
         )
         if not rows:
             return size
-        compact = CompactRange(
-            size,
-            [self.lookup(range_nodes(0, size))[n] for n in range_nodes(0, size)] if size else [],
-        )
+        compact = CompactRange(size, compact_hashes(size, self.lookup))
         leaf_rows, node_rows = [], []
         for row in rows:
             index = compact.size

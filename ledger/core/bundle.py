@@ -67,7 +67,9 @@ class Bundle:
     def _names(self, folder: str) -> list[str]:
         if self._tar is None:
             directory = self.path / folder
-            return sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+            if not directory.is_dir():
+                return []
+            return sorted(p.name for p in directory.iterdir() if p.is_file())
         prefix = f"{self._prefix}{folder}/"
         return sorted(
             n[len(prefix) :]
@@ -83,6 +85,8 @@ class Bundle:
                     yield f
             except FileNotFoundError:
                 raise BundleError(f"{self.path}: {name} is missing") from None
+            except OSError as e:
+                raise BundleError(f"{self.path}: cannot read {name}: {e.strerror}") from None
             return
         try:
             member = self._tar.extractfile(self._prefix + name)

@@ -176,9 +176,17 @@ def consistency_proof(m: int, n: int, lookup: NodeLookup) -> list[bytes]:
 def root_from(size: int, lookup: NodeLookup) -> bytes:
     if size == 0:
         return EMPTY_ROOT
+    return fold(compact_hashes(size, lookup))
+
+
+def compact_hashes(size: int, lookup: NodeLookup) -> list[bytes]:
+    """The stored perfect subtrees covering ``[0, size)``, left to right."""
     nodes = range_nodes(0, size)
     fetched = lookup(nodes)
-    return fold([fetched[n] for n in nodes])
+    try:
+        return [fetched[n] for n in nodes]
+    except KeyError as e:
+        raise ProofError(f"tree node {e.args[0]} is not stored") from None
 
 
 def _check_hash(value: bytes, what: str) -> None:
