@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
@@ -45,10 +45,11 @@ from ledger.core.trust import (
 )
 from ledger.events import LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
-from ledger.storage import Database, StorageError
+from ledger.storage import KEYS_CHANGED, Database, KeysChangedError, StorageError
 from ledger.tlog import SignedCheckpoint, TreeStore
 
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
+KEY_RETRIES = 3
 
 __all__ = [
     "EntryRejectedError",
@@ -193,10 +194,14 @@ class LedgerApplication(Application[str]):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
         """Seal and append the pending events of ``objs`` atomically, or nothing at all."""
         with self._write_lock:
-            self.refresh_keys()
+            if self._keyring_position == 0:
+                self.refresh_keys()
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
-                return super().save(*objs, **kwargs)
+                recordings = super().save(*objs, **kwargs)
+                if self._scratch is not None:  # this batch held key events: read them back
+                    self.refresh_keys()
+                return recordings
             except IntegrityError as e:
                 self.heads.forget(streams)
                 raise StreamConflictError(
@@ -212,6 +217,29 @@ class LedgerApplication(Application[str]):
             finally:
                 self._scratch = None
 
+    def _record(self, processing_event: ProcessingEvent[str]) -> list[Recording[str]]:
+        """Store the batch; if key events were stored meanwhile, refresh and seal again.
+
+        The recorder checks, under the log's write lock, that no key event arrived after
+        the key ring was read: a revocation can never be overtaken by a stale signer.
+        """
+        for attempt in range(KEY_RETRIES):
+            try:
+                return self.events.put(
+                    processing_event.events,
+                    tracking=processing_event.tracking,
+                    key_position=self._keyring_position,
+                    **processing_event.saved_kwargs,
+                )
+            except (KeysChangedError, PersistenceError) as e:
+                if isinstance(e, IntegrityError) or KEYS_CHANGED not in str(e):
+                    raise
+                if attempt == KEY_RETRIES - 1:
+                    raise StorageError(f"key events keep changing: {e}") from e
+                self.refresh_keys()
+                self._scratch = None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def seal_event(self, event: Any) -> Entry:
         """Envelope, previous hash and signature for an aggregate's new event."""
         if not isinstance(event, LedgerEvent):
@@ -220,6 +248,8 @@ class LedgerApplication(Application[str]):
         signer = self._opening_signer if isinstance(event, Ledger.LedgerOpened) else None
         if signer is None and self.signers is not None:
             signer = self.signers.signer_for(event.actor, ring)
+            if signer is None and self._scratch is None:  # a key registered elsewhere?
+                signer = self.signers.signer_for(event.actor, self.refresh_keys())
         if signer is None:
             raise EntryRejectedError(f"no signing key for actor {event.actor!r} (FORMAT §4)")
         env = Envelope(
@@ -365,30 +395,38 @@ class LedgerApplication(Application[str]):
             raise EntryRejectedError(f"{LEDGER_OPENED} is written only when the ledger is opened")
         self._check_time(env)
         with self._write_lock:
-            self.refresh_keys()
-            try:
-                self._admit(entry)
-                key = self._ring().keys.get(env.key)
-                public_key = key.public_key if key else b""
-                if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
-                    raise EntryRejectedError(f"signature by key {env.key} does not verify")
-                self._check_head(env)
-                event = event_from_envelope(env.to_json(), entry) if _known(env.type) else None
-                if event is not None:
-                    self._check_event(event)
-                self.recorder.insert_events(
-                    [StoredEvent(env.stream, env.version, env.type, entry.raw)]
-                )
-            except IntegrityError as e:
-                raise StreamConflictError(
-                    f"stream {env.stream!r} already has version {env.version}"
-                ) from e
-            except PersistenceError as e:
-                raise StorageError(f"{self.db.describe()}: {e}") from e
-            finally:
-                self._scratch = None
+            for attempt in range(KEY_RETRIES):
+                self.refresh_keys()
+                try:
+                    self._store_submitted(entry)
+                    break
+                except IntegrityError as e:
+                    raise StreamConflictError(
+                        f"stream {env.stream!r} already has version {env.version}"
+                    ) from e
+                except (KeysChangedError, PersistenceError) as e:
+                    if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
+                        raise StorageError(f"{self.db.describe()}: {e}") from e
+                finally:
+                    self._scratch = None
         self.heads.remember(env.stream, env.version, entry.hash)
         return entry
+
+    def _store_submitted(self, entry: Entry) -> None:
+        env = entry.envelope
+        self._admit(entry)
+        key = self._ring().keys.get(env.key)
+        public_key = key.public_key if key else b""
+        if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
+            raise EntryRejectedError(f"signature by key {env.key} does not verify")
+        self._check_head(env)
+        event = event_from_envelope(env.to_json(), entry) if _known(env.type) else None
+        if event is not None:
+            self._check_event(event)
+        self.recorder.insert_events(
+            [StoredEvent(env.stream, env.version, env.type, entry.raw)],
+            key_position=self._keyring_position,
+        )
 
     def _check_time(self, env: Envelope) -> None:
         now = self.clock()

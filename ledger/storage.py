@@ -22,8 +22,13 @@ from eventsourcing.persistence import (
     InfrastructureFactory,
     Notification,
     PersistenceError,
+    StoredEvent,
 )
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from eventsourcing.utils import Environment
 from psycopg.sql import SQL, Identifier
@@ -33,6 +38,13 @@ from ledger.core.errors import LedgerError
 DEFAULT_DATABASE_URL = "sqlite:///var/ledger.sqlite3"
 APPEND_ONLY_MESSAGE = "ledger tables are append-only"
 KEY_TOPICS = ("KeyRegistered", "KeyRevoked", "LedgerOpened")
+
+
+KEYS_CHANGED = "ledger key events changed"
+
+
+class KeysChangedError(LedgerError):
+    """Key events were stored since the writer last read them: refresh and seal again."""
 
 
 class ConfigurationError(LedgerError):
@@ -117,7 +129,23 @@ def table_prefix(origin: str) -> str:
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
-    """eventsourcing's SQLite recorder plus append-only triggers."""
+    """eventsourcing's SQLite recorder plus append-only triggers and the key-ring guard."""
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        after = kwargs.get("key_position")
+        if after is not None:  # the write lock is held: no key event can slip in now
+            marks = ",".join("?" * len(KEY_TOPICS))
+            c.execute(
+                f"SELECT 1 FROM {self.events_table_name} WHERE topic IN ({marks}) "
+                f"AND rowid > ? AND rowid < ? LIMIT 1",
+                (*KEY_TOPICS, after, min(returning or [after + 1])),
+            )
+            if c.fetchone() is not None:
+                raise KeysChangedError(KEYS_CHANGED)
+        return returning
 
     def construct_create_table_statements(self) -> list[str]:
         table = self.events_table_name
@@ -133,7 +161,27 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
-    """eventsourcing's PostgreSQL recorder plus triggers refusing UPDATE, DELETE, TRUNCATE."""
+    """eventsourcing's PostgreSQL recorder plus triggers refusing UPDATE, DELETE, TRUNCATE,
+    and the key-ring guard."""
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        # The same pipeline as eventsourcing's: lock, (guard), notify, insert. Under the
+        # table lock, a key event stored since the writer's key ring was read fails the
+        # guard, which aborts the transaction: nothing is written, the writer re-seals.
+        self._lock_table(curs)
+        after = kwargs.get("key_position")
+        if after is not None:
+            curs.execute(
+                SQL("SELECT {}.ledger_keys_unchanged(%s, %s, %s)").format(
+                    Identifier(self.datastore.schema)
+                ),
+                (self.datastore.schema, self.events_table_name, after),
+                prepare=True,
+            )
+        self._notify_channel(curs)
+        PostgresAggregateRecorder._insert_stored_events(self, curs, stored_events, **kwargs)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -163,6 +211,16 @@ _PG_REFUSE_FUNCTION = (
     "LANGUAGE plpgsql AS $body$ BEGIN "
     "RAISE EXCEPTION '" + APPEND_ONLY_MESSAGE + ": % on % refused', TG_OP, TG_TABLE_NAME "
     "USING ERRCODE = 'insufficient_privilege'; END $body$"
+)
+
+_PG_KEYS_UNCHANGED_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION {}.ledger_keys_unchanged(events_schema text, events_table text,"
+    " after bigint) "
+    "RETURNS void LANGUAGE plpgsql AS $body$ DECLARE found boolean; BEGIN "
+    "EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.%I WHERE topic IN ("
+    + ", ".join(f"''{t}''" for t in ("KeyRegistered", "KeyRevoked", "LedgerOpened"))
+    + ") AND notification_id > $1)', events_schema, events_table) INTO found USING after; "
+    "IF found THEN RAISE EXCEPTION '" + KEYS_CHANGED + "'; END IF; END $body$"
 )
 
 _SIDE_TABLES = (
@@ -271,6 +329,7 @@ class Database:
         if self.is_postgres:
             self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._schema_ident()}")
             self.execute(_PG_REFUSE_FUNCTION.format(self._schema_ident()))
+            self.execute(_PG_KEYS_UNCHANGED_FUNCTION.format(self._schema_ident()))
         for statement in _SIDE_TABLES:
             self.execute(statement.format(blob=blob))
         self.append_only("ledger_origins")
