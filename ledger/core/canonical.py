@@ -22,6 +22,25 @@ JSONValue = Any
 
 def check_value(value: JSONValue, path: str = "") -> None:
     """Fail unless ``value`` is a JSON value the format allows (no floats, safe integers)."""
+    stack = [value]
+    while stack:  # a flat walk over exact types; anything unusual gets the full check
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+            continue
+        if kind is dict and all(type(k) is str for k in item):
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            _check_value_at(value, path)
+            return
+
+
+def _check_value_at(value: JSONValue, path: str) -> None:
+    """The same check, recursive, naming where the offending value is."""
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -32,11 +51,11 @@ def check_value(value: JSONValue, path: str = "") -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise FormatError(f"{path or '/'}: object key {key!r} is not a string")
-            check_value(item, f"{path}/{key}")
+            _check_value_at(item, f"{path}/{key}")
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            check_value(item, f"{path}/{i}")
+            _check_value_at(item, f"{path}/{i}")
         return
     raise FormatError(f"{path or '/'}: {type(value).__name__} is not allowed (no floats)")
 
