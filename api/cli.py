@@ -16,10 +16,11 @@ from typing import IO
 
 from pydantic import ValidationError
 
+from api import cli_witness
 from ledger.config import Settings
 from ledger.core.bundle import BundleError, verify_bundle
 from ledger.core.errors import FormatError, LedgerError, VerificationError
-from ledger.core.note import NoteVerifier
+from ledger.core.note import NoteVerifier, verifier_key
 from ledger.core.proofs import check_proof
 from ledger.demo import POLICIES, DemoResult, run_demo
 from ledger.disclosures import DisclosureVault, parse_master_key
@@ -30,9 +31,11 @@ from ledger.export import (
     inclusion_document,
     log_vkey,
 )
-from ledger.keystore import Keystore, MemorySigners
+from ledger.keystore import Keystore, MemorySigners, log_actor
 from ledger.storage import ConfigurationError, Database, DatabaseURL, StorageError
+from ledger.tlog import TreeStore
 from ledger.verification import Report, verify_database, verify_ledger
+from ledger.witnessing import Cosigners, WitnessConfig, WitnessingError
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
 
@@ -124,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     vkey = sub.add_parser("log-key", help="print the log's verifier key string")
     vkey.add_argument("--db", help=db_help)
     vkey.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
+    cli_witness.add_parsers(sub, _Parser)
+    cli_witness.add_publish_parser(sub, db_help)
     return parser
 
 
@@ -373,6 +378,52 @@ def cmd_log_key(args: argparse.Namespace, settings: Settings, out: IO[str], _err
     return EXIT_OK
 
 
+def cmd_publish(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
+    specs = args.witness or [w for w in settings.witnesses.split(",") if w.strip()]
+    try:
+        witnesses = [WitnessConfig.parse(spec) for spec in specs]
+    except FormatError as e:
+        raise UsageError(f"ledger publish: {e}") from e
+    quorum = settings.witness_quorum if args.quorum is None else args.quorum
+    if settings.keystore_passphrase is None:
+        raise ConfigurationError("set LEDGER_KEYSTORE_PASSPHRASE: the log key is in the keystore")
+    db = _database(args.db, settings, must_exist=True)
+    try:
+        origin = _origin(db, args.ledger)
+        keys = Keystore(db, settings.keystore_passphrase.get_secret_value())
+        vkey = log_vkey(db, origin)
+        signer = next(
+            (
+                s
+                for s in keys.signers_of(log_actor(origin))
+                if verifier_key(origin, s.public_key) == vkey
+            ),
+            None,
+        )
+        if signer is None:
+            raise ConfigurationError(f"the keystore holds no log key of {origin}")
+        signed = TreeStore(db, origin).advance(signer)
+        if signed is None:
+            raise ConfigurationError(f"ledger {origin} has no entries to publish")
+        out.write(signed.note)
+        if witnesses:
+            try:
+                cosigners = Cosigners(db, origin, witnesses, quorum=quorum)
+            except WitnessingError as e:
+                raise UsageError(f"ledger publish: {e}") from e
+            count = cosigners.publish(signed)
+            out.write("".join(cosigners.lines(signed.checkpoint.size)))
+            for name, why in sorted(cosigners.failures.items()):
+                err.write(f"witness {name}: {why}\n")
+            state = "published" if count >= quorum else "NOT yet published"
+            err.write(
+                f"{state}: {count} of {len(witnesses)} witnesses cosigned (quorum {quorum})\n"
+            )
+    finally:
+        db.close()
+    return EXIT_OK
+
+
 COMMANDS = {
     "demo": cmd_demo,
     "verify": cmd_verify,
@@ -381,6 +432,8 @@ COMMANDS = {
     "prove": cmd_prove,
     "verify-proof": cmd_verify_proof,
     "log-key": cmd_log_key,
+    "witness": cli_witness.cmd_witness,
+    "publish": cmd_publish,
 }
 
 

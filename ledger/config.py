@@ -19,3 +19,7 @@ class Settings(BaseSettings):
         default=None, description="standard base64 of 32 random bytes; wraps per-subject data keys"
     )
     max_skew_seconds: int = Field(default=300, ge=0, le=86_400)
+    witnesses: str = Field(
+        default="", description="comma-separated <witness cosigner vkey>@<submission URL>"
+    )
+    witness_quorum: int = Field(default=0, ge=0, description="k of n cosignatures to publish")

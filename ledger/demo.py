@@ -21,7 +21,7 @@ from ledger.core.pi import redact
 from ledger.disclosures import DisclosureVault
 from ledger.domain.registration import Enterprise, Platform, Provider
 from ledger.domain.services import EVIDENCE_TYPES, ServiceRecord
-from ledger.keystore import Keystore, MemorySigners
+from ledger.keystore import Keystore, MemorySigners, log_actor
 from ledger.storage import Database
 
 POLICIES = ("hunan-sme-2015", "anhui-startup-2017")
@@ -93,9 +93,9 @@ def run_demo(
     app = LedgerApplication(db, origin, signers=keys)
     root = LocalSigner.generate()
     keys.add("root", root)
-    app.open_ledger(
-        policy=policy, root_actor="root", root_signers=[root], log_signer=LocalSigner.generate()
-    )
+    log_signer = LocalSigner.generate()
+    keys.add(log_actor(origin), log_signer)
+    app.open_ledger(policy=policy, root_actor="root", root_signers=[root], log_signer=log_signer)
     actors = _Actors(app, keys, "root")
     result = DemoResult(origin=origin)
 

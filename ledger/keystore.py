@@ -28,6 +28,11 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 
 
+def log_actor(origin: str) -> str:
+    """The keystore entry under which a ledger's checkpoint-signing key is kept."""
+    return f"log:{origin}"
+
+
 class KeystoreError(LedgerError):
     """The keystore cannot be opened (missing or wrong passphrase) or lacks a key."""
 
@@ -129,6 +134,10 @@ class Keystore:
             return self._signers[key_id]
         except KeyError:
             raise KeystoreError(f"no key {key_id} in the keystore") from None
+
+    def signers_of(self, actor: str) -> list[LocalSigner]:
+        """Every key kept for ``actor``, newest first (e.g. a log's checkpoint keys)."""
+        return [self._signers[k] for k in self._by_actor.get(actor, [])]
 
     def signer_for(self, actor: str, keyring: KeyRing) -> Signer | None:
         """The newest key of ``actor`` that the ledger holds valid for that actor."""

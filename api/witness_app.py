@@ -1,0 +1,50 @@
+"""HTTP face of the witness: ``POST /add-checkpoint`` (c2sp.org/tlog-witness)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from ledger.witness import Witness
+
+MAX_REQUEST = 64 * 1024  # a checkpoint, 63 proof lines and signatures fit easily
+
+
+def get_witness(request: Request) -> Witness:
+    witness: Witness = request.app.state.witness
+    return witness
+
+
+WitnessDep = Annotated[Witness, Depends(get_witness)]
+
+
+async def add_checkpoint(request: Request, witness: WitnessDep) -> Response:
+    body = await request.body()
+    if len(body) > MAX_REQUEST:
+        return PlainTextResponse("request too large\n", status_code=413)
+    answer = witness.add_checkpoint(body)
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+
+
+async def vkey(witness: WitnessDep) -> PlainTextResponse:
+    return PlainTextResponse(witness.vkey + "\n")
+
+
+def create_witness_app(witness: Witness) -> FastAPI:
+    """An app factory: the witness (its state and key) is made once and passed in."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.witness = witness
+        yield
+        witness.db.close()
+
+    app = FastAPI(title="Ledger witness", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.witness = witness
+    app.add_api_route("/add-checkpoint", add_checkpoint, methods=["POST"])
+    app.add_api_route("/vkey", vkey, methods=["GET"])
+    return app
