@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     vkey.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
     cli_witness.add_parsers(sub, _Parser)
     cli_witness.add_publish_parser(sub, db_help)
+    cli_witness.add_misbehaviour_parsers(sub)
     return parser
 
 
@@ -434,6 +435,8 @@ COMMANDS = {
     "log-key": cmd_log_key,
     "witness": cli_witness.cmd_witness,
     "publish": cmd_publish,
+    "misbehaviour": cli_witness.cmd_misbehaviour,
+    "check-report": cli_witness.cmd_check_report,
 }
 
 

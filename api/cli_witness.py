@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from typing import IO, Any
 
 from ledger.config import Settings
-from ledger.core.errors import FormatError
+from ledger.core.envelope import b64decode
+from ledger.core.errors import FormatError, VerificationError
+from ledger.core.misbehaviour import check_report, fork_report
 from ledger.storage import Database
 from ledger.witness import Witness, WitnessError
 
@@ -85,3 +88,63 @@ def add_publish_parser(sub: Any, db_help: str) -> None:
         help="a witness (repeatable; default LEDGER_WITNESSES)",
     )
     publish.add_argument("--quorum", type=int, help="cosignatures needed (LEDGER_WITNESS_QUORUM)")
+
+
+def add_misbehaviour_parsers(sub: Any) -> None:
+    report = sub.add_parser(
+        "misbehaviour", help="make a portable report from two contradicting signed checkpoints"
+    )
+    report.add_argument("first", metavar="NOTE1")
+    report.add_argument("second", metavar="NOTE2")
+    report.add_argument("--vkey", required=True, help="the log's verifier key")
+    report.add_argument("--proof", metavar="FILE", help="the log's consistency proof (JSON)")
+    check = sub.add_parser("check-report", help="check a misbehaviour report offline")
+    check.add_argument("report", metavar="FILE")
+    check.add_argument(
+        "--vkey", help="the log's verifier key, as published (default: the report's)"
+    )
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise WitnessError(f"cannot read {path}: {e}") from e
+
+
+def cmd_misbehaviour(
+    args: argparse.Namespace, _settings: Settings, out: IO[str], err: IO[str]
+) -> int:
+    """Exit 1 and print the report when the two checkpoints cannot both be true; else 0."""
+    proof = None
+    if args.proof:
+        try:
+            doc = json.loads(_read(args.proof))
+            proof = [b64decode(h, size=32, what="proof hash") for h in doc["path"]]
+        except (ValueError, KeyError, TypeError, FormatError) as e:
+            raise WitnessError(f"{args.proof}: not a consistency proof document: {e}") from e
+    try:
+        report = fork_report(_read(args.first), _read(args.second), args.vkey, proof)
+    except FormatError as e:
+        raise WitnessError(f"not a signed checkpoint of that log: {e}") from e
+    except VerificationError as e:
+        err.write(f"no misbehaviour shown: {e.problem}\n")
+        return 0
+    out.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+    return 1
+
+
+def cmd_check_report(
+    args: argparse.Namespace, _settings: Settings, out: IO[str], _err: IO[str]
+) -> int:
+    """Exit 0 when the report proves misbehaviour, 1 when it does not, 2 when malformed."""
+    try:
+        reason = check_report(json.loads(_read(args.report)), args.vkey)
+    except (ValueError, FormatError) as e:
+        raise WitnessError(f"{args.report}: malformed report: {e}") from e
+    except VerificationError as e:
+        out.write(f"FAIL  the report proves nothing: {e.problem}\n")
+        return 1
+    out.write(f"ok    misbehaviour proven: {reason}\n")
+    return 0
