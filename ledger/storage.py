@@ -318,6 +318,23 @@ class Database:
         with self.transaction(commit=commit) as tx:
             return tx.execute(statement, params)
 
+    def qualified(self, table: str) -> str:
+        """``table`` as a name that needs no search path (schema-qualified on PostgreSQL)."""
+        return f"{self._schema_ident()}.{table}" if self.is_postgres else table
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One read in a single round trip (no transaction block); tables must be qualified."""
+        if isinstance(self.datastore, SQLiteDatastore):
+            return self.execute(statement, params, commit=False)
+        try:
+            with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+                cursor.execute(statement.replace("?", "%s"), tuple(params), prepare=True)
+                return [tuple(row.values()) for row in cursor.fetchall()]
+        except PersistenceError as e:
+            raise StorageError(f"{self.describe()}: {e}") from e
+        except psycopg.Error as e:
+            raise StorageError(f"{self.describe()}: {e}") from e
+
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Transaction]:
         """Several statements in one transaction (``?`` placeholders on both databases)."""

@@ -74,22 +74,26 @@ class TreeStore:
         return 0 if rows[0][0] is None else int(rows[0][0]) + 1
 
     def lookup(self, nodes: Sequence[Node]) -> Mapping[Node, bytes]:
-        """Hashes of perfect subtrees; level 0 are leaf hashes."""
+        """Hashes of perfect subtrees (level 0: leaf hashes), in one read per 250 nodes."""
         found: dict[Node, bytes] = {}
-        leaves = [i for level, i in nodes if level == 0]
-        inner = [(level, i) for level, i in nodes if level > 0]
-        for chunk in _chunks(leaves, 500):
-            marks = ",".join("?" * len(chunk))
-            for idx, value in self.db.execute(
-                f"SELECT idx, hash FROM {self.leaves} WHERE idx IN ({marks})", chunk
-            ):
-                found[(0, int(idx))] = bytes(value)
-        for group in _chunks(inner, 250):
-            where = " OR ".join("(level = ? AND idx = ?)" for _ in group)
-            params = [v for node in group for v in node]
-            for level, idx, value in self.db.execute(
-                f"SELECT level, idx, hash FROM {self.nodes} WHERE {where}", params
-            ):
+        leaves_table, nodes_table = self.db.qualified(self.leaves), self.db.qualified(self.nodes)
+        for group in _chunks(list(nodes), 250):
+            leaves = [i for level, i in group if level == 0]
+            inner = [v for level, i in group if level > 0 for v in (level, i)]
+            parts, params = [], []
+            if leaves:
+                parts.append(
+                    f"SELECT 0, idx, hash FROM {leaves_table} "
+                    f"WHERE idx IN ({','.join('?' * len(leaves))})"
+                )
+                params.extend(leaves)
+            if inner:
+                pairs = ",".join("(?, ?)" for _ in range(len(inner) // 2))
+                parts.append(
+                    f"SELECT level, idx, hash FROM {nodes_table} WHERE (level, idx) IN ({pairs})"
+                )
+                params.extend(inner)
+            for level, idx, value in self.db.query(" UNION ALL ".join(parts), params):
                 found[(int(level), int(idx))] = bytes(value)
         return found
 
