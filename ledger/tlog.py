@@ -88,10 +88,8 @@ class TreeStore:
                 )
                 params.extend(leaves)
             if inner:
-                pairs = ",".join("(?, ?)" for _ in range(len(inner) // 2))
-                parts.append(
-                    f"SELECT level, idx, hash FROM {nodes_table} WHERE (level, idx) IN ({pairs})"
-                )
+                where = " OR ".join("(level = ? AND idx = ?)" for _ in range(len(inner) // 2))
+                parts.append(f"SELECT level, idx, hash FROM {nodes_table} WHERE {where}")
                 params.extend(inner)
             for level, idx, value in self.db.query(" UNION ALL ".join(parts), params):
                 found[(int(level), int(idx))] = bytes(value)

@@ -1,0 +1,502 @@
+"""The witness speaks c2sp.org/tlog-witness: ``POST /add-checkpoint`` through the FastAPI app.
+
+A witness cosigns a checkpoint only when the log's signature verifies and a consistency
+proof extends the checkpoint it cosigned before; it answers 409 with its size to any
+other old size, and it keeps refusing rollbacks after a restart. The log here is on
+SQLite only: the protocol does not depend on the log's database (the Cosigners and
+Publisher tests run on both).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.witness_app import create_witness_app
+from ledger.core.checkpoint import Checkpoint, verify_cosignature
+from ledger.core.crypto import LocalSigner
+from ledger.core.envelope import b64encode
+from ledger.core.errors import SignatureError
+from ledger.core.note import (
+    SIGNATURE_PREFIX,
+    NoteVerifier,
+    sign_note,
+    signature_line,
+    verifier_key,
+    verify_note,
+)
+from ledger.keystore import KeystoreError
+from ledger.storage import Database
+from ledger.tlog import SignedCheckpoint, TreeStore
+from ledger.witness import MAX_PROOF_LINES, Witness, WitnessError
+from tests.support import ORIGIN, OpenLedger, open_ledger
+from tests.witness.conftest import MakeWitness
+from tests.witness.helpers import (
+    PASSPHRASE,
+    SIZE_TYPE,
+    TestClient,
+    config,
+    grow_to,
+    log_vkey,
+    media_type,
+    new_witness,
+    open_twin,
+    request,
+    witness_db,
+)
+
+NAME = "supervisor.example.cn/witness-1"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[OpenLedger]:
+    """The log under witness (overrides the two-database fixture: SQLite is enough here)."""
+    db = Database(f"sqlite:///{tmp_path}/ledger.sqlite3")
+    try:
+        yield open_ledger(db)
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "w.sqlite3"
+
+
+@pytest.fixture
+def witness(ledger: OpenLedger, state: Path, make_witness: MakeWitness) -> Witness:
+    return make_witness(state, NAME, log_vkey(ledger))
+
+
+@pytest.fixture
+def client(witness: Witness) -> Iterator[TestClient]:
+    with TestClient(create_witness_app(witness)) as c:
+        yield c
+
+
+def add(client: TestClient, body: bytes) -> tuple[int, str, str]:
+    response = client.post("/add-checkpoint", content=body)
+    return response.status_code, response.headers["content-type"], response.text
+
+
+def cosign(client: TestClient, old: int, proof: list[bytes], signed: SignedCheckpoint) -> str:
+    status, _, body = add(client, request(old, proof, signed.note))
+    assert status == 200, body
+    return body
+
+
+def proof(ledger: OpenLedger, m: int, n: int) -> list[bytes]:
+    return TreeStore(ledger.db, ORIGIN).consistency(m, n)
+
+
+def assert_size_conflict(answer: tuple[int, str, str], size: int) -> None:
+    status, content_type, body = answer
+    assert status == 409, body
+    assert media_type(content_type) == SIZE_TYPE
+    assert body == f"{size}\n"
+
+
+# -- cosigning ---------------------------------------------------------------------------
+
+
+def test_first_checkpoint_is_cosigned_with_one_line_near_now(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 8)
+    before = int(time.time())
+    status, content_type, body = add(client, request(0, [], signed.note))
+    after = int(time.time())
+
+    assert status == 200, body
+    assert media_type(content_type) == "text/plain"
+    assert body.endswith("\n")
+    assert body.count("\n") == 1  # exactly one cosignature line
+    assert body.startswith(f"{SIGNATURE_PREFIX}{NAME} ")
+    # checked with the key as the witness publishes it, not with its signer object
+    published = config(witness, "https://witness.example")
+    assert published.name == NAME
+    timestamp = verify_cosignature(signed.note + body, published.name, published.public_key)
+    assert before - 1 <= timestamp <= after + 1
+    # the cosigned note still verifies as the log's
+    assert verify_note(signed.note + body, NoteVerifier.parse(log_vkey(ledger))) == (
+        signed.checkpoint.text()
+    )
+    assert witness.latest(ORIGIN) == (8, signed.note)
+
+
+def test_vkey_endpoint_publishes_the_cosigner_key(witness: Witness, client: TestClient) -> None:
+    response = client.get("/vkey")
+    assert response.status_code == 200
+    assert response.text == witness.vkey + "\n"
+    assert config(witness, "https://w.example").vkey == witness.vkey
+
+
+def test_growth_with_consistency_proofs_is_cosigned(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    # powers of two and odd sizes, so every shape of RFC 9162 proof is exercised
+    sizes = [4, 5, 7, 8, 13, 16, 17, 33]
+    old = 0
+    for size in sizes:
+        signed = grow_to(ledger, size)
+        line = cosign(client, old, proof(ledger, old, size) if old else [], signed)
+        verify_cosignature(signed.note + line, NAME, witness.signer.public_key)
+        assert witness.latest(ORIGIN) == (size, signed.note)
+        old = size
+
+
+def test_resubmitting_the_cosigned_checkpoint_is_cosigned_again(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 6)
+    cosign(client, 0, [], signed)
+    line = cosign(client, 6, [], signed)  # old == size, same root, empty proof
+    verify_cosignature(signed.note + line, NAME, witness.signer.public_key)
+    assert witness.latest(ORIGIN) == (6, signed.note)
+
+
+# -- refusals with the witness's size (409) ---------------------------------------------------
+
+
+def test_rollback_to_an_older_checkpoint_is_refused(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    older = grow_to(ledger, 5)
+    cosign(client, 0, [], older)
+    newer = grow_to(ledger, 11)
+    cosign(client, 5, proof(ledger, 5, 11), newer)
+
+    # the older checkpoint, claiming its own size as old: 409 with the size held
+    assert_size_conflict(add(client, request(5, [], older.note)), 11)
+    # ... or from scratch
+    assert_size_conflict(add(client, request(0, [], older.note)), 11)
+    # claiming the stored size as old makes old exceed the checkpoint's size, which
+    # c2sp.org/tlog-witness answers with 400 before looking at the witness's state
+    status, _, body = add(client, request(11, [], older.note))
+    assert status == 400, body
+    assert "old size exceeds checkpoint size" in body
+    assert witness.latest(ORIGIN) == (11, newer.note)
+
+
+def test_stale_old_size_gets_the_current_size(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    first = grow_to(ledger, 4)
+    cosign(client, 0, [], first)
+    second = grow_to(ledger, 9)
+    cosign(client, 4, proof(ledger, 4, 9), second)
+    third = grow_to(ledger, 15)
+
+    # a correct proof, but from a size the witness no longer holds
+    assert_size_conflict(add(client, request(4, proof(ledger, 4, 15), third.note)), 9)
+    assert_size_conflict(add(client, request(0, [], third.note)), 9)
+    assert witness.latest(ORIGIN) == (9, second.note)
+    # retrying from the size it reported succeeds
+    cosign(client, 9, proof(ledger, 9, 15), third)
+    assert witness.latest(ORIGIN) == (15, third.note)
+
+
+def test_an_old_size_on_a_fresh_witness_conflicts_with_zero(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 7)
+    grow_to(ledger, 10)
+    assert_size_conflict(add(client, request(7, proof(ledger, 7, 10), signed.note)), 0)
+    assert witness.latest(ORIGIN) is None
+
+
+def test_fork_with_the_same_size_and_another_root_is_refused(
+    ledger: OpenLedger, witness: Witness, client: TestClient, tmp_path: Path
+) -> None:
+    fork_db = Database(f"sqlite:///{tmp_path}/fork.sqlite3")
+    try:
+        twin = open_twin(fork_db, ledger.root, ledger.log)
+        x = grow_to(ledger, 10)
+        y = grow_to(twin, 10)
+        # both are valid checkpoints of the one log key, of equal size
+        verifier = NoteVerifier.parse(log_vkey(ledger))
+        assert verify_note(x.note, verifier) and verify_note(y.note, verifier)
+        assert x.checkpoint.size == y.checkpoint.size
+        assert x.checkpoint.root != y.checkpoint.root
+
+        cosign(client, 0, [], x)
+        assert_size_conflict(add(client, request(10, [], y.note)), 10)
+        assert_size_conflict(add(client, request(0, [], y.note)), 10)
+        # the fork grown further: its tree does not extend the cosigned one
+        y_later = grow_to(twin, 14)
+        status, _, body = add(client, request(10, proof(twin, 10, 14), y_later.note))
+        assert status == 422, body
+        assert witness.latest(ORIGIN) == (10, x.note)
+    finally:
+        fork_db.close()
+
+
+# -- consistency proofs that fail (422) -------------------------------------------------------
+
+
+def _flip(h: bytes) -> bytes:
+    return bytes([h[0] ^ 0x01]) + h[1:]
+
+
+PROOF_DAMAGE = {
+    "one hash changed": lambda p: [p[0], _flip(p[1]), *p[2:]],
+    "first hash changed": lambda p: [_flip(p[0]), *p[1:]],
+    "last hash dropped": lambda p: p[:-1],
+    "extra hash": lambda p: [*p, p[0]],
+    "empty": lambda p: [],
+    "reversed": lambda p: p[::-1],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(PROOF_DAMAGE))
+def test_a_damaged_consistency_proof_is_refused_and_changes_nothing(
+    ledger: OpenLedger, witness: Witness, client: TestClient, damage: str
+) -> None:
+    first = grow_to(ledger, 6)
+    cosign(client, 0, [], first)
+    second = grow_to(ledger, 23)
+    good = proof(ledger, 6, 23)
+    assert len(good) >= 3
+    bad = PROOF_DAMAGE[damage](good)
+    assert bad != good
+
+    status, _, body = add(client, request(6, bad, second.note))
+    assert status == 422, body
+    assert "consistency proof does not verify" in body
+    assert witness.latest(ORIGIN) == (6, first.note)
+    # the right proof is still accepted afterwards
+    cosign(client, 6, good, second)
+    assert witness.latest(ORIGIN) == (23, second.note)
+
+
+def test_a_proof_for_other_sizes_is_refused(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    first = grow_to(ledger, 6)
+    cosign(client, 0, [], first)
+    second = grow_to(ledger, 20)
+    status, _, body = add(client, request(6, proof(ledger, 5, 20), second.note))
+    assert status == 422, body
+    assert witness.latest(ORIGIN) == (6, first.note)
+
+
+def test_a_proof_from_size_zero_must_be_empty(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 9)
+    status, _, body = add(client, request(0, proof(ledger, 4, 9), signed.note))
+    assert status == 422, body
+    assert witness.latest(ORIGIN) is None
+
+
+# -- unknown logs (404), bad signatures (403), malformed requests (400) ------------------------
+
+
+def test_unknown_origin_is_404(witness: Witness, client: TestClient) -> None:
+    other = "elsewhere.example.org/log"
+    note = sign_note(Checkpoint(other, 3, bytes(32)).text(), other, LocalSigner.generate())
+    status, _, body = add(client, request(0, [], note))
+    assert status == 404, body
+    assert other in body
+    assert witness.latest(other) is None
+
+
+def _resign_by_another_key(signed: SignedCheckpoint) -> str:
+    return sign_note(signed.checkpoint.text(), ORIGIN, LocalSigner.generate())
+
+
+def _change_body(signed: SignedCheckpoint) -> str:
+    size = signed.checkpoint.size
+    return signed.note.replace(f"\n{size}\n", f"\n{size + 1}\n", 1)
+
+
+def _corrupt_signature(signed: SignedCheckpoint) -> str:
+    text, _, sig_line = signed.note.rpartition("\n\n")
+    name, _, blob = sig_line.removeprefix(SIGNATURE_PREFIX).strip().partition(" ")
+    raw = bytearray(base64.b64decode(blob))
+    raw[-1] ^= 0x01  # key hash kept, signature bytes wrong
+    return f"{text}\n\n{SIGNATURE_PREFIX}{name} {b64encode(bytes(raw))}\n"
+
+
+def _unsigned_by_the_log(signed: SignedCheckpoint) -> str:
+    # two signature lines, one even under the origin's name, neither by the log's key
+    text = signed.checkpoint.text()
+    return (
+        text
+        + "\n"
+        + signature_line(ORIGIN, LocalSigner.generate(), text.encode())
+        + signature_line("someone.else", LocalSigner.generate(), text.encode())
+    )
+
+
+FORGERIES = {
+    "signed by another key": _resign_by_another_key,
+    "body changed after signing": _change_body,
+    "signature bytes corrupted": _corrupt_signature,
+    "two foreign signatures": _unsigned_by_the_log,
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_checkpoint_not_signed_by_the_log_is_403(
+    ledger: OpenLedger, witness: Witness, client: TestClient, forgery: str
+) -> None:
+    signed = grow_to(ledger, 5)
+    note = FORGERIES[forgery](signed)
+    with pytest.raises(SignatureError):
+        verify_note(note, NoteVerifier.parse(log_vkey(ledger)))
+    status, _, body = add(client, request(0, [], note))
+    assert status == 403, body
+    assert witness.latest(ORIGIN) is None
+
+
+def _malformed(note: str) -> dict[str, bytes]:
+    hash_line = b64encode(bytes(32))
+    return {
+        "empty body": b"",
+        "no blank line": ("old 0\n" + note.replace("\n\n", "\n")).encode(),
+        "note glued to the old line": ("old 0\n" + note).encode(),
+        "leading zero": ("old 01\n\n" + note).encode(),
+        "negative": ("old -1\n\n" + note).encode(),
+        "no number": ("old\n\n" + note).encode(),
+        "two spaces": ("old  0\n\n" + note).encode(),
+        "trailing space": ("old 0 \n\n" + note).encode(),
+        "capitalised": ("Old 0\n\n" + note).encode(),
+        "hex size": ("old 0x1\n\n" + note).encode(),
+        "not base64": ("old 1\n!!not base64!!\n\n" + note).encode(),
+        "short hash": ("old 1\n" + b64encode(bytes(16)) + "\n\n" + note).encode(),
+        "too many proof lines": (
+            "old 1\n" + (hash_line + "\n") * (MAX_PROOF_LINES + 1) + "\n" + note
+        ).encode(),
+        "not UTF-8": b"old 0\n\n\xff\xfe" + note.encode(),
+        "not a signed note": b"old 0\n\n" + note.partition("\n\n")[0].encode() + b"\n",
+        "checkpoint body with an extension line": (
+            "old 0\n\n" + note.replace("\n\n", "\nextension\n\n", 1)
+        ).encode(),
+    }
+
+
+MALFORMED = sorted(_malformed("x\n1\nAA==\n\n— x AAAAAAAA\n"))
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_request_is_400(
+    ledger: OpenLedger, witness: Witness, client: TestClient, case: str
+) -> None:
+    signed = grow_to(ledger, 5)
+    status, _, body = add(client, _malformed(signed.note)[case])
+    # a changed checkpoint body fails the log's signature before it is parsed: 403
+    expected = 403 if case == "checkpoint body with an extension line" else 400
+    assert status == expected, body
+    assert witness.latest(ORIGIN) is None
+
+
+def test_the_proof_line_limit_is_inclusive(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 5)
+    cosign(client, 0, [], signed)
+    later = grow_to(ledger, 9)
+    body = request(5, [bytes(32)] * MAX_PROOF_LINES, later.note)
+    status, _, text = add(client, body)
+    assert status == 422, text  # parsed (63 lines are allowed), then the proof fails
+    body = request(5, [bytes(32)] * (MAX_PROOF_LINES + 1), later.note)
+    status, _, text = add(client, body)
+    assert status == 400, text
+
+
+def test_old_size_above_the_checkpoint_size_is_400(
+    ledger: OpenLedger, witness: Witness, client: TestClient
+) -> None:
+    signed = grow_to(ledger, 7)
+    status, _, body = add(client, request(8, [], signed.note))
+    assert status == 400, body
+    cosign(client, 0, [], signed)
+    status, _, body = add(client, request(8, [], signed.note))
+    assert status == 400, body
+    assert witness.latest(ORIGIN) == (7, signed.note)
+
+
+def test_an_oversized_request_is_413(witness: Witness, client: TestClient) -> None:
+    status, _, _ = add(client, b"old 0\n" + b"A" * (64 * 1024) + b"\n\n")
+    assert status == 413
+
+
+# -- state across restarts, and concurrent submissions --------------------------------------
+
+
+def test_the_witness_refuses_rollbacks_after_a_restart(ledger: OpenLedger, state: Path) -> None:
+    witness = new_witness(state, NAME, log_vkey(ledger))
+    vkey = witness.vkey
+    older = grow_to(ledger, 6)
+    newer = grow_to(ledger, 12)
+    with TestClient(create_witness_app(witness)) as client:
+        cosign(client, 0, [], older)
+        cosign(client, 6, proof(ledger, 6, 12), newer)
+    # the app's lifespan closed the state database; a new process opens the same file
+    reopened = Witness(witness_db(state), PASSPHRASE)
+    assert reopened.vkey == vkey
+    assert reopened.latest(ORIGIN) == (12, newer.note)
+    with TestClient(create_witness_app(reopened)) as client:
+        assert_size_conflict(add(client, request(6, [], older.note)), 12)
+        assert_size_conflict(add(client, request(0, [], older.note)), 12)
+        latest = grow_to(ledger, 15)
+        line = cosign(client, 12, proof(ledger, 12, 15), latest)
+    verify_cosignature(latest.note + line, NAME, reopened.signer.public_key)
+
+
+def test_the_witness_state_needs_its_identity_and_passphrase(
+    ledger: OpenLedger, tmp_path: Path
+) -> None:
+    with pytest.raises(WitnessError, match="no identity"):
+        Witness(witness_db(tmp_path / "empty.sqlite3"), PASSPHRASE)
+    state = tmp_path / "w.sqlite3"
+    witness = new_witness(state, NAME)
+    with pytest.raises(WitnessError, match="already has an identity"):
+        Witness.init(witness.db, PASSPHRASE, "another.name")
+    with pytest.raises(KeystoreError, match="wrong"):
+        Witness(witness_db(state), "not the passphrase")
+    for bad in ("", "has space", "with+plus"):
+        with pytest.raises(WitnessError, match="must be non-empty"):
+            Witness.init(witness_db(tmp_path / "other.sqlite3"), PASSPHRASE, bad)
+
+
+def test_trusting_a_log_by_its_vkey(ledger: OpenLedger, tmp_path: Path) -> None:
+    witness = new_witness(tmp_path / "w.sqlite3", NAME)
+    signed = grow_to(ledger, 4)
+    assert witness.add_checkpoint(request(0, [], signed.note)).status == 404
+    assert witness.trust(log_vkey(ledger)) == ORIGIN
+    answer = witness.add_checkpoint(request(0, [], signed.note))
+    assert answer.status == 200, answer.body
+    # re-trusting with another key (a key rotation) replaces the old one
+    witness.trust(verifier_key(ORIGIN, LocalSigner.generate().public_key))
+    assert witness.add_checkpoint(request(4, [], signed.note)).status == 403
+
+
+def test_concurrent_submissions_cosign_one_growth_once(
+    ledger: OpenLedger, witness: Witness
+) -> None:
+    first = grow_to(ledger, 4)
+    assert witness.add_checkpoint(request(0, [], first.note)).status == 200
+    second = grow_to(ledger, 10)
+    body = request(4, proof(ledger, 4, 10), second.note)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        answer = witness.add_checkpoint(body)
+        with lock:
+            statuses.append(answer.status)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] + [409] * 7
+    assert witness.latest(ORIGIN) == (10, second.note)
