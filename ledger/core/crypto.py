@@ -37,6 +37,38 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> boo
     return True
 
 
+class Verifiers:
+    """Parsed public keys by key id, each checked once against its id (SHA-256)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Ed25519PublicKey | None] = {}
+
+    def get(self, key: str, public_key: bytes | None) -> Ed25519PublicKey | None:
+        """The verifier for ``key``, if ``public_key`` is really the key with that id."""
+        if key in self._keys:
+            return self._keys[key]
+        if public_key is None:
+            return None
+        try:
+            parsed = (
+                Ed25519PublicKey.from_public_bytes(public_key)
+                if key_id(public_key) == key
+                else None
+            )
+        except (ValueError, FormatError):
+            parsed = None
+        self._keys[key] = parsed
+        return parsed
+
+
+def verify_with(verifier: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        verifier.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
+
+
 class Signer(Protocol):
     """Something that signs canonical bytes with one Ed25519 key (a keystore, HSM or KMS)."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ledger.core.crypto import key_id, verify_signature
+from ledger.core.crypto import Verifiers, verify_signature, verify_with
 from ledger.core.envelope import Envelope, decode_entry, leaf_hash
 from ledger.core.errors import (
     ChainError,
@@ -37,17 +37,20 @@ class Checked:
     sig_ok: bool | None = None  # None: the checker did not know the key
 
 
-def check_entry(raw: bytes, public_keys: Mapping[str, bytes]) -> Checked:
+def check_entry(
+    raw: bytes, public_keys: Mapping[str, bytes], verifiers: Verifiers | None = None
+) -> Checked:
     """Parse and check one entry; verify its signature when its key is known."""
     entry_hash = hashlib.sha256(raw).digest()
     try:
         entry = decode_entry(raw)
     except FormatError as e:
         return Checked(entry_hash, leaf_hash(raw), None, b"", b"", problem=str(e))
-    public_key = public_keys.get(entry.envelope.key)
+    key = entry.envelope.key
+    verifier = (verifiers or Verifiers()).get(key, public_keys.get(key))
     sig_ok = None
-    if public_key is not None and key_id(public_key) == entry.envelope.key:
-        sig_ok = verify_signature(public_key, entry.sig, entry.envelope_bytes)
+    if verifier is not None:
+        sig_ok = verify_with(verifier, entry.sig, entry.envelope_bytes)
     return Checked(
         entry_hash, leaf_hash(raw), entry.envelope, entry.envelope_bytes, entry.sig, None, sig_ok
     )
@@ -55,7 +58,23 @@ def check_entry(raw: bytes, public_keys: Mapping[str, bytes]) -> Checked:
 
 def check_entries(raws: list[bytes], public_keys: Mapping[str, bytes]) -> list[Checked]:
     """Check a chunk; results keep only what the ordered checks need (cheap to send back)."""
-    return [_slim(check_entry(raw, public_keys)) for raw in raws]
+    verifiers = Verifiers()
+    return [_slim(check_entry(raw, public_keys, verifiers)) for raw in raws]
+
+
+def _without_body(env: Envelope) -> Envelope:
+    return Envelope(
+        env.ledger,
+        env.stream,
+        env.version,
+        env.prev,
+        env.type,
+        env.time,
+        env.actor,
+        env.key,
+        {},
+        env.v,
+    )
 
 
 def _slim(checked: Checked) -> Checked:
@@ -69,7 +88,7 @@ def _slim(checked: Checked) -> Checked:
     return Checked(
         checked.entry_hash,
         checked.leaf_hash,
-        env if keep_body else replace(env, body={}),
+        env if keep_body else _without_body(env),
         checked.envelope_bytes if keep_sig else b"",
         checked.sig if keep_sig else b"",
         checked.problem,

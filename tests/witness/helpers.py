@@ -61,7 +61,9 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip()
 
 
-def open_twin(db: Database, root: LocalSigner, log: LocalSigner, origin: str = ORIGIN) -> OpenLedger:
+def open_twin(
+    db: Database, root: LocalSigner, log: LocalSigner, origin: str = ORIGIN
+) -> OpenLedger:
     """A second ledger of the same origin, opened with the same root and log keys: a fork.
 
     Both ledgers sign valid checkpoints under the same verifier key, but their entries

@@ -162,7 +162,9 @@ def test_quorum_must_be_possible(ledger: OpenLedger, trio: Trio) -> None:
     assert none.is_published(4)
 
 
-def _submit_directly(client: TestClient, old: int, proof: list[bytes], signed: SignedCheckpoint) -> None:
+def _submit_directly(
+    client: TestClient, old: int, proof: list[bytes], signed: SignedCheckpoint
+) -> None:
     response = client.post("/add-checkpoint", content=request(old, proof, signed.note))
     assert response.status_code == 200, response.text
 

@@ -8,6 +8,7 @@ for every entry whose save has returned, notes when a signed checkpoint first co
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
@@ -71,7 +72,7 @@ def _writer(
         app = LedgerApplication(
             ledger.db, ORIGIN, signers=ledger.signers, clock=lambda: datetime.now(UTC)
         )
-        rng = random.Random(index)
+        rng = random.Random(index)  # noqa: S311 - pacing, not secrets
         for i in range(PER_WRITER):
             nid = record(app, 1000 * (index + 1) + i)
             coverage.add(nid, time.monotonic())
@@ -128,7 +129,7 @@ def test_every_append_is_covered_by_a_signed_checkpoint_within_a_second(
     assert publisher.errors == 0
     # each checkpoint is signed by the log key and extends the one before it
     verifier = NoteVerifier.parse(log_vkey(ledger))
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         verify_note(after.note, verifier)
         m, n = before.checkpoint.size, after.checkpoint.size
         verify_consistency(
@@ -141,7 +142,8 @@ def test_stop_joins_the_thread_and_nothing_is_published_after(ledger: OpenLedger
     publisher = Publisher(ledger.db, ORIGIN, ledger.log, interval=0.05, on_checkpoint=seen.append)
     assert publisher.start() is publisher
     thread = publisher._thread
-    assert thread is not None and thread.is_alive()
+    assert thread is not None
+    assert thread.is_alive()
     assert publisher.start()._thread is thread  # starting twice keeps one thread
 
     deadline = time.monotonic() + 5
@@ -168,12 +170,14 @@ def test_publish_once_signs_only_when_the_tree_grew(ledger: OpenLedger) -> None:
     )
     assert publisher.latest is None
     first = publisher.publish_once()
-    assert first is not None and first.checkpoint.size == OPENING_ENTRIES
+    assert first is not None
+    assert first.checkpoint.size == OPENING_ENTRIES
     assert publisher.publish_once() == first  # nothing new: the same checkpoint, no callback
     ledger.record_service(1)
     ledger.record_service(2)
     second = publisher.publish_once()
-    assert second is not None and second.checkpoint.size == OPENING_ENTRIES + 2
+    assert second is not None
+    assert second.checkpoint.size == OPENING_ENTRIES + 2
     assert seen == [OPENING_ENTRIES, OPENING_ENTRIES + 2]
     # a new publisher starts from the stored latest checkpoint
     assert Publisher(ledger.db, ORIGIN, ledger.log).latest == second
