@@ -12,9 +12,7 @@ from ledger.core.envelope import b64decode
 from ledger.core.errors import FormatError, VerificationError
 from ledger.core.misbehaviour import check_report, fork_report
 from ledger.storage import Database
-from ledger.witness import Witness, WitnessError
-
-PASSPHRASE_VARIABLE = "LEDGER_WITNESS_PASSPHRASE"  # noqa: S105 - a variable name
+from ledger.witness import PASSPHRASE_VARIABLE, Witness, WitnessError
 
 
 def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:

@@ -27,7 +27,10 @@ async def add_checkpoint(request: Request, witness: WitnessDep) -> Response:
     if len(body) > MAX_REQUEST:
         return PlainTextResponse("request too large\n", status_code=413)
     answer = witness.add_checkpoint(body)
-    return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+    # The content type exactly as given: C2SP wants "text/x.tlog.size" with no charset.
+    return Response(
+        answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type}
+    )
 
 
 async def vkey(witness: WitnessDep) -> PlainTextResponse:

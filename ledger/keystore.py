@@ -40,9 +40,12 @@ class KeystoreError(LedgerError):
 class Keystore:
     """Sealed private keys by actor; implements the application's ``SignerSource``."""
 
-    def __init__(self, db: Database, passphrase: str) -> None:
+    def __init__(
+        self, db: Database, passphrase: str, *, variable: str = "LEDGER_KEYSTORE_PASSPHRASE"
+    ) -> None:
+        self.variable = variable
         if not passphrase:
-            raise KeystoreError("keystore passphrase is empty: set LEDGER_KEYSTORE_PASSPHRASE")
+            raise KeystoreError(f"keystore passphrase is empty: set {variable}")
         self.db = db
         db.ensure_ready()
         self._kek = AESGCM(self._derive(passphrase))
@@ -85,7 +88,7 @@ class Keystore:
         try:
             aead.decrypt(blob[:12], blob[12:], None)
         except InvalidTag:
-            raise KeystoreError("wrong keystore passphrase (LEDGER_KEYSTORE_PASSPHRASE)") from None
+            raise KeystoreError(f"wrong keystore passphrase ({self.variable})") from None
 
     def _load(self) -> None:
         rows = self.db.execute("SELECT key_id, actor, sealed FROM ledger_keystore ORDER BY created")

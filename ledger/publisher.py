@@ -62,6 +62,7 @@ class Publisher:
 
     def start(self) -> Publisher:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(
                 target=self._run, name=f"publisher {self.tree.origin}", daemon=True
             )

@@ -27,6 +27,7 @@ MAX_PROOF_LINES = 63  # c2sp.org/tlog-witness
 SIZE_CONTENT_TYPE = "text/x.tlog.size"
 _OLD = re.compile(r"old (0|[1-9][0-9]*)")
 WITNESS_ACTOR = "witness"
+PASSPHRASE_VARIABLE = "LEDGER_WITNESS_PASSPHRASE"  # noqa: S105 - the variable's name
 
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS witness_logs (origin TEXT PRIMARY KEY, vkey TEXT NOT NULL)",
@@ -59,7 +60,7 @@ class Witness:
         self.db = db
         for statement in _TABLES:
             db.execute(statement)
-        self.keys = Keystore(db, passphrase)
+        self.keys = Keystore(db, passphrase, variable=PASSPHRASE_VARIABLE)
         rows = db.execute("SELECT name, key_id FROM witness_identity")
         if not rows:
             raise WitnessError("the witness has no identity yet: run `ledger witness init`")
@@ -76,7 +77,9 @@ class Witness:
             db.execute(statement)
         if db.execute("SELECT name FROM witness_identity"):
             raise WitnessError("the witness already has an identity")
-        signer = Keystore(db, passphrase).add(WITNESS_ACTOR, LocalSigner.generate())
+        signer = Keystore(db, passphrase, variable=PASSPHRASE_VARIABLE).add(
+            WITNESS_ACTOR, LocalSigner.generate()
+        )
         db.execute(
             "INSERT INTO witness_identity (name, key_id) VALUES (?, ?)", (name, signer.key_id)
         )

@@ -111,7 +111,10 @@ class Cosigners:
             status, content_type, body = self.transport(url, self._request(signed, old))
             text = body.decode("utf-8", "replace")
             if status == 409 and content_type.startswith("text/x.tlog.size"):
-                held = int(text.strip() or 0)
+                try:
+                    held = int(text.strip())
+                except ValueError:
+                    break
                 if held > signed.checkpoint.size or held == old:
                     break
                 old = held
@@ -144,7 +147,8 @@ class Cosigners:
         return None
 
     def publish(self, signed: SignedCheckpoint) -> int:
-        """Ask every witness; return how many cosigned this checkpoint."""
+        """Ask every witness; return how many of them cosigned this checkpoint."""
+        self.failures = {}
         for witness in self.witnesses:
             try:
                 self.ask(witness, signed)
@@ -153,10 +157,12 @@ class Cosigners:
         return len(self.lines(signed.checkpoint.size))
 
     def lines(self, size: int) -> list[str]:
+        """Stored cosignature lines at ``size`` by the configured witnesses."""
+        names = {w.name for w in self.witnesses}
         rows = self.db.execute(
-            f"SELECT line FROM {self.table} WHERE size = ? ORDER BY witness", (size,)
+            f"SELECT witness, line FROM {self.table} WHERE size = ? ORDER BY witness", (size,)
         )
-        return [row[0] for row in rows]
+        return [line for witness, line in rows if witness in names]
 
     def is_published(self, size: int) -> bool:
         return len(self.lines(size)) >= self.quorum

@@ -60,7 +60,7 @@ def _contradiction(a: Checkpoint, b: Checkpoint, proof: Sequence[bytes] | None) 
 
 def check_report(report: Mapping[str, Any], vkey: str | None = None) -> str:
     """Re-check a report from its contents alone; return the contradiction it proves."""
-    if report.get("kind") != REPORT_KIND:
+    if not isinstance(report, Mapping) or report.get("kind") != REPORT_KIND:
         raise FormatError(f"not a {REPORT_KIND} report")
     notes = report.get("checkpoints")
     if not (isinstance(notes, list) and len(notes) == 2 and all(isinstance(n, str) for n in notes)):
