@@ -83,7 +83,9 @@ def _write_bundle(
             "the log was truncated",
             index=written,
         )
-    (work / CHECKPOINT).write_text(latest.note, encoding="utf-8")
+    (work / CHECKPOINT).write_text(
+        latest.note + "".join(tree.cosignature_lines(size)), encoding="utf-8"
+    )
     earlier = [c for c in tree.history() if c.checkpoint.size < size]
     if earlier:
         (work / CHECKPOINTS).mkdir()

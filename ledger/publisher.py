@@ -1,8 +1,9 @@
 """Keeps every acknowledged entry covered by a signed checkpoint within a second.
 
-A background thread integrates new entries into the Merkle tree and signs a
-checkpoint whenever the tree grew; several processes may run one each: the tree
-tables' keys make concurrent integration safe, and the loser simply tries again.
+A background thread integrates new entries into the Merkle tree, signs a
+checkpoint whenever the tree grew, and asks the configured witnesses to cosign
+it. Several processes may run one each: the tree tables' keys make concurrent
+integration safe, and the loser simply tries again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ledger.core.crypto import Signer
 from ledger.core.errors import LedgerError
 from ledger.storage import Database
 from ledger.tlog import SignedCheckpoint, TreeStore
+from ledger.witnessing import Cosigners
 
 log = logging.getLogger(__name__)
 DEFAULT_INTERVAL = 0.2  # seconds between rounds: well inside the one-second promise
@@ -31,11 +33,13 @@ class Publisher:
         *,
         interval: float = DEFAULT_INTERVAL,
         on_checkpoint: Callable[[SignedCheckpoint], None] | None = None,
+        cosigners: Cosigners | None = None,
     ) -> None:
         self.tree = TreeStore(db, origin)
         self.log_signer = log_signer
         self.interval = interval
         self.on_checkpoint = on_checkpoint
+        self.cosigners = cosigners
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.latest: SignedCheckpoint | None = self.tree.latest()
@@ -47,6 +51,8 @@ class Publisher:
         signed = self.tree.advance(self.log_signer)
         if signed is not None and signed.checkpoint.size > before:
             self.latest = signed
+            if self.cosigners is not None:  # push to the supervising units' witnesses
+                self.cosigners.publish(signed)
             if self.on_checkpoint is not None:
                 self.on_checkpoint(signed)
         return self.latest

@@ -46,6 +46,7 @@ class TreeStore:
         prefix = table_prefix(origin)
         self.leaves, self.nodes = f"{prefix}_leaves", f"{prefix}_nodes"
         self.checkpoints = f"{prefix}_checkpoints"
+        self.cosignatures = f"{prefix}_cosignatures"
         self._create()
 
     def _create(self) -> None:
@@ -64,7 +65,12 @@ class TreeStore:
             f"CREATE TABLE IF NOT EXISTS {self.checkpoints} (size BIGINT PRIMARY KEY,"
             f" root {blob} NOT NULL, note TEXT NOT NULL, created TEXT NOT NULL)"
         )
-        for table in (self.leaves, self.nodes, self.checkpoints):
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.cosignatures} (size BIGINT NOT NULL,"
+            f" witness TEXT NOT NULL, line TEXT NOT NULL, root {blob} NOT NULL,"
+            " received TEXT NOT NULL, PRIMARY KEY (size, witness))"
+        )
+        for table in (self.leaves, self.nodes, self.checkpoints, self.cosignatures):
             db.append_only(table)
 
     # -- reading -------------------------------------------------------------------------
@@ -107,6 +113,14 @@ class TreeStore:
     def notification_id(self, index: int) -> int | None:
         rows = self.db.execute(f"SELECT notification_id FROM {self.leaves} WHERE idx = ?", (index,))
         return int(rows[0][0]) if rows else None
+
+    def cosignature_lines(self, size: int, witnesses: set[str] | None = None) -> list[str]:
+        """Witness cosignature lines kept for the checkpoint at ``size``."""
+        rows = self.db.execute(
+            f"SELECT witness, line FROM {self.cosignatures} WHERE size = ? ORDER BY witness",
+            (size,),
+        )
+        return [line for name, line in rows if witnesses is None or name in witnesses]
 
     def latest(self) -> SignedCheckpoint | None:
         rows = self.db.execute(f"SELECT note FROM {self.checkpoints} ORDER BY size DESC LIMIT 1")

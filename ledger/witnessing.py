@@ -14,7 +14,7 @@ from ledger.core.checkpoint import COSIGNATURE_TYPE, cosignature_key_id, verify_
 from ledger.core.crypto import PUBLIC_KEY_SIZE
 from ledger.core.envelope import b64decode, b64encode, format_time
 from ledger.core.errors import FormatError, LedgerError, VerificationError
-from ledger.storage import Database, table_prefix
+from ledger.storage import Database
 from ledger.tlog import SignedCheckpoint, TreeStore
 
 Transport = Callable[[str, bytes], tuple[int, str, bytes]]  # url, body -> status, type, body
@@ -81,14 +81,7 @@ class Cosigners:
         self.db, self.origin, self.witnesses = db, origin, list(witnesses)
         self.quorum, self.transport = quorum, transport
         self.tree = TreeStore(db, origin)
-        self.table = f"{table_prefix(origin)}_cosignatures"
-        blob = "BYTEA" if db.is_postgres else "BLOB"
-        db.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (size BIGINT NOT NULL, witness TEXT NOT NULL,"
-            f" line TEXT NOT NULL, root {blob} NOT NULL, received TEXT NOT NULL,"
-            " PRIMARY KEY (size, witness))"
-        )
-        db.append_only(self.table)
+        self.table = self.tree.cosignatures
         self.failures: dict[str, str] = {}
 
     def _last_size(self, witness: WitnessConfig) -> int:
@@ -158,11 +151,7 @@ class Cosigners:
 
     def lines(self, size: int) -> list[str]:
         """Stored cosignature lines at ``size`` by the configured witnesses."""
-        names = {w.name for w in self.witnesses}
-        rows = self.db.execute(
-            f"SELECT witness, line FROM {self.table} WHERE size = ? ORDER BY witness", (size,)
-        )
-        return [line for witness, line in rows if witness in names]
+        return self.tree.cosignature_lines(size, {w.name for w in self.witnesses})
 
     def is_published(self, size: int) -> bool:
         return len(self.lines(size)) >= self.quorum

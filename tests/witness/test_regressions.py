@@ -85,3 +85,23 @@ def test_a_report_that_is_not_an_object_is_malformed(tmp_path: Path) -> None:
         err = io.StringIO()
         assert main(["check-report", str(path)], io.StringIO(), err) == 2
         assert "malformed" in err.getvalue()
+
+
+def test_publisher_pushes_to_witnesses_and_exports_carry_cosignatures(
+    ledger: OpenLedger, trio: Trio, tmp_path: Path
+) -> None:
+    from ledger.core.bundle import verify_bundle
+    from ledger.core.checkpoint import verify_cosignature
+    from ledger.export import export_bundle
+
+    c = cosigners(ledger, trio, 2)
+    publisher = Publisher(ledger.db, ORIGIN, ledger.log, cosigners=c)
+    ledger.record_service(7)
+    signed = publisher.publish_once()
+    assert signed is not None
+    assert c.is_published(signed.checkpoint.size)
+    export_bundle(ledger.db, ORIGIN, tmp_path / "bundle")
+    note = (tmp_path / "bundle" / "checkpoint").read_text()
+    for witness in trio.configs:
+        verify_cosignature(note, witness.name, witness.public_key)
+    assert verify_bundle(tmp_path / "bundle").ok
