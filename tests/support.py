@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -68,6 +71,26 @@ def open_ledger(db: Database, origin: str = ORIGIN) -> OpenLedger:
     opened.enrol("platform/changsha")
     opened.enrol("platform/zhuzhou")
     return opened
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.out)
+        return data
+
+
+def run_cli(*argv: str | Path) -> CliResult:
+    """Run the ``ledger`` command line in process and capture what it printed."""
+    from api.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out, err)
+    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def owner_sql(db: Database, statement: str, params: tuple[Any, ...] = ()) -> None:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from api.cli import main
 from ledger.core.crypto import Signer
 from ledger.core.envelope import Entry, decode_entry
 from ledger.core.merkle import hash_leaf
@@ -21,6 +17,8 @@ from ledger.domain.services import ServiceRecord
 from ledger.storage import Database, table_prefix
 from ledger.tlog import SignedCheckpoint
 from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import CliResult as CliResult
+from tests.support import run_cli as run_cli
 
 OPENING_ENTRIES = 3  # LedgerOpened and two KeyRegistered
 CHANGSHA = "platform/changsha"
@@ -120,20 +118,3 @@ def replace_state(db: Database, stream: str, version: int, state: bytes) -> None
 
 
 # -- the command line ------------------------------------------------------------------------
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.out)
-        return data
-
-
-def run_cli(*argv: str | Path) -> CliResult:
-    out, err = io.StringIO(), io.StringIO()
-    code = main([str(a) for a in argv], out, err)
-    return CliResult(code, out.getvalue(), err.getvalue())

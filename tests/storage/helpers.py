@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from api.cli import main
 from ledger.core.crypto import Signer
 from ledger.core.envelope import Entry, Envelope, format_time
 from ledger.core.sign import seal
@@ -19,6 +15,8 @@ from ledger.domain.services import ServiceRecord
 from ledger.storage import Database
 from ledger.verification import Report, verify_ledger
 from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import CliResult as CliResult
+from tests.support import run_cli as run_cli
 
 CHANGSHA = "platform/changsha"
 ZHUZHOU = "platform/zhuzhou"
@@ -152,23 +150,6 @@ def insert_row(db: Database, entry: Entry) -> None:
         "VALUES (?, ?, ?, ?)",
         (env.stream, env.version, env.type, entry.raw),
     )
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.out)
-        return data
-
-
-def run_cli(*argv: str) -> CliResult:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out, err)
-    return CliResult(code, out.getvalue(), err.getvalue())
 
 
 def cli_verify(database_url: str) -> CliResult:
