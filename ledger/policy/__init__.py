@@ -1,0 +1,338 @@
+"""Policy packs: the parameters of one regulation, as versioned data (DOMAIN.md §6).
+
+Layout. Each pack is one JSON file ``packs/<name>.json`` shipped in this package. The
+file holds a JSON array of the pack's versions (a single object is read as one
+version). Every version carries ``name`` (equal to the file name without ``.json``),
+``version`` and ``effective_from``; versions are listed oldest first, with strictly
+increasing ``version`` and ``effective_from``. A new version of a regulation's
+parameters is a new element of that array; a new regulation (a third province) is a
+new file, read by :func:`load_pack_file` without code changes.
+
+Version selection. ``load_pack(name, on=d)``, ``load_pack_file(path, on=d)`` and
+``pack.for_date(d)`` give the version in force on ``d``: the one with the latest
+``effective_from`` on or before ``d``; a date before the first version is an error.
+Without a date, the newest version is returned. ``d`` is a calendar date
+(Asia/Shanghai), never a datetime.
+
+Contents. ``parameters`` holds every parameter of DOMAIN.md §6, each with the
+``articles`` it comes from in the DOMAIN.md notation (``"HN 8(8)"``, ``"AH 25"``),
+each of which must appear in ``source.articles``. A parameter the regulation does
+not have is ``null``, never left out. Durations and thresholds are integers (years,
+months, working days, scores); a float anywhere fails. Roles are identifiers defined
+in ``roles`` (identifier -> Chinese name); the ledger's root actor may always
+register keys and is not listed in ``key_registrars``. ``hard_rules`` lists the rules
+of DOMAIN.md §3 (by number) that apply under the pack, with their articles; the
+ledger invariants 12 and 13 have no article and are in every pack.
+
+A file that does not validate raises :class:`PolicyError` naming the file and each
+bad field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+__all__ = [
+    "PACKS_DIR",
+    "AgeRange",
+    "Deadline",
+    "EvidenceTypes",
+    "FreeFunctions",
+    "HardRule",
+    "KeyRegistrars",
+    "NationalLaw",
+    "Notice",
+    "Parameters",
+    "PolicyError",
+    "PolicyPack",
+    "Retention",
+    "SatisfiedEvaluation",
+    "Source",
+    "VoucherIssuer",
+    "WindowMinimums",
+    "available_packs",
+    "load_pack",
+    "load_pack_file",
+]
+
+PACKS_DIR = Path(__file__).with_name("packs")
+LEDGER_INVARIANTS = frozenset({12, 13})  # DOMAIN.md §3 rules that hold under every pack
+
+Article = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3} \d+(\(\d+\))?$")]
+RoleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+PackName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Count = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(ge=1)]
+
+
+class PolicyError(ValueError):
+    """A policy pack is unknown, invalid, or has no version in force on a date."""
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Sourced(_Data):
+    articles: Annotated[tuple[Article, ...], Field(min_length=1)]
+    note: Text | None = None
+
+
+class NationalLaw(_Data):
+    """A later national rule that sets a different figure (kept as data, not applied)."""
+
+    years: Positive
+    law: Text
+    article: Text
+    effective_from: date
+
+
+class Retention(_Sourced):
+    years: Positive
+    national_law: NationalLaw | None
+
+
+class Deadline(_Sourced):
+    working_days: Positive
+
+
+class WindowMinimums(_Sourced):
+    comprehensive: Count  # 综合窗口
+    industry: Count  # 产业窗口
+
+
+class AgeRange(_Sourced):
+    min_years: Count  # inclusive
+    max_years: Count  # inclusive
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRange:
+        if self.min_years > self.max_years:
+            raise ValueError(f"min_years {self.min_years} > max_years {self.max_years}")
+        return self
+
+
+class Notice(_Sourced):
+    months: Positive
+
+
+class VoucherIssuer(_Sourced):
+    role: RoleId
+
+
+class FreeFunctions(_Sourced):
+    functions: Annotated[tuple[Text, ...], Field(min_length=1)]
+
+
+class SatisfiedEvaluation(_Sourced):
+    """An evaluation is satisfied when its score (1..scale_max) is >= at_least."""
+
+    at_least: Positive
+    scale_max: Positive
+
+    @model_validator(mode="after")
+    def _within_scale(self) -> SatisfiedEvaluation:
+        if self.at_least > self.scale_max:
+            raise ValueError(f"at_least {self.at_least} > scale_max {self.scale_max}")
+        return self
+
+
+class EvidenceTypes(_Sourced):
+    basis: Annotated[tuple[Text, ...], Field(min_length=1)]  # why the service took place
+    delivery: Annotated[tuple[Text, ...], Field(min_length=1)]  # that it was delivered
+
+    @property
+    def all_types(self) -> tuple[str, ...]:
+        return self.basis + self.delivery
+
+    @model_validator(mode="after")
+    def _distinct(self) -> EvidenceTypes:
+        if len(set(self.all_types)) != len(self.all_types):
+            raise ValueError("an evidence type is listed twice")
+        return self
+
+
+class KeyRegistrars(_Sourced):
+    roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
+
+
+class Parameters(_Data):
+    """Every parameter of DOMAIN.md §6; ``None`` where the regulation has none."""
+
+    identity_retention: Retention
+    transaction_retention: Retention
+    service_record_deadline: Deadline | None
+    providers_per_window: WindowMinimums | None
+    members_per_county_window: WindowMinimums | None
+    user_age_range: AgeRange | None
+    termination_notice: Notice | None
+    voucher_issuer: VoucherIssuer | None
+    free_service_functions: FreeFunctions | None
+    satisfied_evaluation: SatisfiedEvaluation
+    evidence_types: EvidenceTypes | None
+    key_registrars: KeyRegistrars
+
+
+class HardRule(_Data):
+    number: Annotated[int, Field(ge=1, le=13)]
+    summary: Text
+    articles: tuple[Article, ...]
+    note: Text | None = None
+
+
+class Source(_Data):
+    issuer: Text
+    issued_on: date
+    articles: Annotated[dict[Article, Text], Field(min_length=1)]
+
+
+class PolicyPack(_Data):
+    """One version of one regulation's policy pack."""
+
+    name: PackName
+    version: Positive
+    effective_from: date
+    title: Text
+    source: Source
+    roles: dict[RoleId, Text]
+    parameters: Parameters
+    hard_rules: tuple[HardRule, ...]
+
+    _file: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyPack:
+        params = self.parameters
+        sourced: list[_Sourced] = [
+            p for p in (getattr(params, f) for f in Parameters.model_fields) if p is not None
+        ]
+        cited = {a for p in sourced for a in p.articles}
+        cited |= {a for rule in self.hard_rules for a in rule.articles}
+        if missing := sorted(cited - self.source.articles.keys()):
+            raise ValueError(f"articles cited but not in source.articles: {', '.join(missing)}")
+        roles = set(params.key_registrars.roles)
+        if params.voucher_issuer is not None:
+            roles.add(params.voucher_issuer.role)
+        if undefined := sorted(roles - self.roles.keys()):
+            raise ValueError(f"roles used but not defined in roles: {', '.join(undefined)}")
+        numbers = [rule.number for rule in self.hard_rules]
+        if numbers != sorted(set(numbers)):
+            raise ValueError(f"hard_rules numbers must be ascending and distinct: {numbers}")
+        if absent := sorted(LEDGER_INVARIANTS - set(numbers)):
+            raise ValueError(f"hard_rules must list the ledger invariants {absent}")
+        bare = {rule.number for rule in self.hard_rules if not rule.articles}
+        if unsourced := sorted(bare - LEDGER_INVARIANTS):
+            raise ValueError(f"hard_rules {unsourced} need at least one article")
+        return self
+
+    def applies(self, rule: int) -> bool:
+        """Whether hard rule ``rule`` (DOMAIN.md §3) holds under this pack."""
+        return any(r.number == rule for r in self.hard_rules)
+
+    def rule(self, number: int) -> HardRule | None:
+        """Hard rule ``number`` with its articles, or None where it does not apply."""
+        return next((r for r in self.hard_rules if r.number == number), None)
+
+    def for_date(self, on: date) -> PolicyPack:
+        """The version of this pack (from the same file) in force on ``on``."""
+        versions = _read(self._file) if self._file is not None else (self,)
+        return _select(versions, on)
+
+
+_FILE = TypeAdapter(list[PolicyPack])
+
+
+def _describe(error: ValidationError, single: bool) -> str:
+    lines = []
+    for e in error.errors():
+        loc = list(e["loc"])
+        if single and loc and loc[0] == 0:
+            loc = loc[1:]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        quiet = e["type"] == "missing" or isinstance(e["input"], dict | list)
+        got = "" if quiet else f" (got {_short(e['input'])})"
+        lines.append(f"  {where or '<file>'}: {e['msg']}{got}")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _read(path: Path) -> tuple[PolicyPack, ...]:
+    """Every version in ``path``, validated, oldest first."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PolicyError(f"policy pack {path}: cannot read: {e}") from e
+    single = text.lstrip().startswith("{")
+    try:
+        versions = _FILE.validate_json(f"[{text}]" if single else text)
+    except ValidationError as e:
+        raise PolicyError(f"invalid policy pack {path}:\n{_describe(e, single)}") from None
+    if not versions:
+        raise PolicyError(f"invalid policy pack {path}: no versions")
+    for i, pack in enumerate(versions):
+        if pack.name != path.stem:
+            raise PolicyError(
+                f"invalid policy pack {path}: [{i}].name {pack.name!r} differs from the file name"
+            )
+    for older, newer in pairwise(versions):
+        if not (older.version < newer.version and older.effective_from < newer.effective_from):
+            raise PolicyError(
+                f"invalid policy pack {path}: version {newer.version} "
+                f"({newer.effective_from}) must come after version {older.version} "
+                f"({older.effective_from}) in both number and effective_from"
+            )
+    for pack in versions:
+        pack._file = path
+    return tuple(versions)
+
+
+def _select(versions: tuple[PolicyPack, ...], on: date | None) -> PolicyPack:
+    if on is None:
+        return versions[-1]
+    if isinstance(on, datetime):
+        raise TypeError("pass a calendar date (Asia/Shanghai), not a datetime")
+    in_force = [v for v in versions if v.effective_from <= on]
+    if not in_force:
+        first = versions[0]
+        raise PolicyError(
+            f"policy pack {first.name}: no version in force on {on.isoformat()}; "
+            f"the first takes effect on {first.effective_from.isoformat()}"
+        )
+    return in_force[-1]
+
+
+def available_packs() -> list[str]:
+    """Names of the packs shipped with the ledger."""
+    return sorted(p.stem for p in PACKS_DIR.glob("*.json"))
+
+
+def load_pack(name: str, on: date | None = None) -> PolicyPack:
+    """The shipped pack ``name``, in the version in force on ``on`` (default: newest)."""
+    available = available_packs()
+    if name not in available:
+        raise PolicyError(f"unknown policy pack {name!r}; available: {', '.join(available)}")
+    return _select(_read(PACKS_DIR / f"{name}.json"), on)
+
+
+def load_pack_file(path: str | Path, on: date | None = None) -> PolicyPack:
+    """A pack from any file (e.g. a new province's measures), version as in load_pack."""
+    return _select(_read(Path(path)), on)
