@@ -29,8 +29,15 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from ledger.core.crypto import Signer, verify_signature
-from ledger.core.envelope import Entry, Envelope, decode_entry, format_time, parse_time
+from ledger.core.crypto import Signer, key_id, verify_signature
+from ledger.core.envelope import (
+    Entry,
+    Envelope,
+    b64encode,
+    decode_entry,
+    format_time,
+    parse_time,
+)
 from ledger.core.errors import EntryRejectedError, FormatError, LedgerError, VerificationError
 from ledger.core.note import verifier_key
 from ledger.core.sign import seal
@@ -334,7 +341,9 @@ class LedgerApplication(Application[str]):
             origin=self.origin,
             policy=policy,
             verifier_key=verifier_key(self.origin, log_signer.public_key),
-            root_keys=[{"key": s.key_id, "public_key": _b64(s.public_key)} for s in root_signers],
+            root_keys=[
+                {"key": s.key_id, "public_key": b64encode(s.public_key)} for s in root_signers
+            ],
         )
         self.log_signer = self.log_signer or log_signer
         self._opening_signer = root_signers[0]
@@ -346,10 +355,8 @@ class LedgerApplication(Application[str]):
         return _entry_of(recordings[0])
 
     def register_key(self, *, by: str, subject: str, public_key: bytes) -> Entry:
-        from ledger.core.crypto import key_id
-
         key = Key.register(
-            actor=by, subject=subject, key=key_id(public_key), public_key=_b64(public_key)
+            actor=by, subject=subject, key=key_id(public_key), public_key=b64encode(public_key)
         )
         return _entry_of(self.save(key)[0])
 
@@ -477,12 +484,6 @@ def _known(type_name: str) -> bool:
     except LedgerError:
         return False
     return True
-
-
-def _b64(data: bytes) -> str:
-    from ledger.core.envelope import b64encode
-
-    return b64encode(data)
 
 
 def _entry_of(recording: Recording[str]) -> Entry:
