@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.persistence import (
@@ -52,10 +53,12 @@ from ledger.core.trust import (
 )
 from ledger.events import LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
+from ledger.policy import PolicyError, load_pack
 from ledger.storage import KEYS_CHANGED, Database, KeysChangedError, StorageError
 from ledger.tlog import SignedCheckpoint, TreeStore
 
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 KEY_RETRIES = 3
 
 __all__ = [
@@ -336,6 +339,10 @@ class LedgerApplication(Application[str]):
         """Write ``LedgerOpened`` at index 0 with the root keys and the log's verifier key."""
         if self.recorder.select_events(LEDGER_STREAM, limit=1):
             raise EntryRejectedError(f"ledger {self.origin!r} is already open")
+        try:
+            load_pack(policy, on=self.clock().astimezone(SHANGHAI).date())
+        except PolicyError as e:
+            raise EntryRejectedError(f"policy: {e}") from e
         ledger = Ledger.open(
             actor=root_actor,
             origin=self.origin,

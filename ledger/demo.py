@@ -22,9 +22,10 @@ from ledger.disclosures import DisclosureVault
 from ledger.domain.registration import Enterprise, Platform, Provider
 from ledger.domain.services import EVIDENCE_TYPES, ServiceRecord
 from ledger.keystore import Keystore, MemorySigners, log_actor
+from ledger.policy import available_packs
 from ledger.storage import Database
 
-POLICIES = ("hunan-sme-2015", "anhui-startup-2017")
+POLICIES = tuple(available_packs())
 CITIES = ("长沙", "株洲", "湘潭", "衡阳", "岳阳", "常德")
 COUNTIES = ("浏阳", "宁乡", "醴陵", "韶山", "耒阳", "汨罗")
 INDUSTRIES = ("工程机械", "轨道交通", "电子信息", "新材料")

@@ -46,6 +46,8 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.core.errors import LedgerError
+
 __all__ = [
     "PACKS_DIR",
     "AgeRange",
@@ -80,7 +82,7 @@ Count = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
 
 
-class PolicyError(ValueError):
+class PolicyError(LedgerError, ValueError):
     """A policy pack is unknown, invalid, or has no version in force on a date."""
 
 
