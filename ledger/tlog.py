@@ -136,12 +136,13 @@ class TreeStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def integrate(self, limit: int = INTEGRATE_BATCH) -> int:
-        """Add up to ``limit`` new entries as leaves; return the tree size."""
+    def integrate(self, limit: int = INTEGRATE_BATCH, *, up_to: int | None = None) -> int:
+        """Add up to ``limit`` new entries (stored no later than ``up_to``) as leaves;
+        return the tree size."""
         size = self.size()
         last = self.db.execute(f"SELECT MAX(notification_id) FROM {self.leaves}")[0][0] or 0
         rows = self.db.recorder(self.origin).select_notifications(
-            int(last), limit, inclusive_of_start=False
+            int(last), limit, stop=up_to, inclusive_of_start=False
         )
         if not rows:
             return size
@@ -166,9 +167,11 @@ class TreeStore:
         return compact.size
 
     def integrate_all(self) -> int:
+        """Integrate what is stored now (not what keeps arriving meanwhile)."""
+        up_to = self.db.recorder(self.origin).max_notification_id() or 0
         while True:
             before = self.size()
-            after = self.integrate()
+            after = self.integrate(up_to=up_to)
             if after == before:
                 return after
 

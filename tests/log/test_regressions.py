@@ -63,3 +63,20 @@ def test_export_of_a_truncated_log_fails_and_leaves_nothing(
     assert result.code == 1
     assert "truncated" in result.err
     assert list(place.iterdir()) == []
+
+
+def test_integration_stops_at_what_was_stored_when_it_began(ledger: OpenLedger) -> None:
+    """Under constant appends a publisher must still get to sign (it used to chase the tail)."""
+    from ledger.tlog import TreeStore
+
+    for n in range(1, 6):
+        ledger.record_service(n)
+    stored = len(rows_of(ledger.db))
+    more = iter(range(100, 200))
+
+    class Busy(TreeStore):
+        def integrate(self, limit: int = 2, *, up_to: int | None = None) -> int:
+            ledger.record_service(next(more))  # a new entry arrives every round
+            return super().integrate(2, up_to=up_to)
+
+    assert Busy(ledger.db, ORIGIN).integrate_all() == stored
