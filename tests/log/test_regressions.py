@@ -77,6 +77,6 @@ def test_integration_stops_at_what_was_stored_when_it_began(ledger: OpenLedger) 
     class Busy(TreeStore):
         def integrate(self, limit: int = 2, *, up_to: int | None = None) -> int:
             ledger.record_service(next(more))  # a new entry arrives every round
-            return super().integrate(2, up_to=up_to)
+            return super().integrate(min(limit, 2), up_to=up_to)
 
     assert Busy(ledger.db, ORIGIN).integrate_all() == stored
