@@ -37,28 +37,33 @@ class OpenLedger:
         return signer
 
     def record_service(self, n: int, actor: str = "platform/changsha") -> ServiceRecord:
-        record = ServiceRecord.record(
-            stream=f"service/{n:06d}",
-            actor=actor,
-            provider="provider/001",
-            platform="platform/hub",
-            item="管理咨询",
-            enterprises=[f"enterprise/{n:04d}"],
-            channel="offline",
-            charge="commercial",
-            fee_fen=120_000,
-            evidence=[
-                {
-                    "type": "合同",
-                    "sha256": f"{n:064x}",
-                    "basis_date": "2026-11-20",
-                    "media_type": "application/pdf",
-                    "size": 1234,
-                }
-            ],
-        )
+        record = service_record(n, actor)
         self.app.save(record)
         return record
+
+
+def service_record(n: int, actor: str = "platform/changsha") -> ServiceRecord:
+    """Service record number ``n``: one enterprise served, one contract as evidence."""
+    return ServiceRecord.record(
+        stream=f"service/{n:06d}",
+        actor=actor,
+        provider="provider/001",
+        platform="platform/hub",
+        item="管理咨询",
+        enterprises=[f"enterprise/{n:04d}"],
+        channel="offline",
+        charge="commercial",
+        fee_fen=120_000,
+        evidence=[
+            {
+                "type": "合同",
+                "sha256": f"{n:064x}",
+                "basis_date": "2026-11-20",
+                "media_type": "application/pdf",
+                "size": 1234,
+            }
+        ],
+    )
 
 
 def open_ledger(db: Database, origin: str = ORIGIN) -> OpenLedger:

@@ -16,13 +16,12 @@ from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner
 from ledger.core.envelope import b64encode
 from ledger.core.note import verifier_key
-from ledger.domain.services import ServiceRecord
 from ledger.keystore import MemorySigners
 from ledger.storage import Database
 from ledger.tlog import SignedCheckpoint
 from ledger.witness import Witness
 from ledger.witnessing import WitnessConfig, WitnessingError
-from tests.support import ORIGIN, OpenLedger
+from tests.support import ORIGIN, OpenLedger, service_record
 
 with warnings.catch_warnings():  # starlette prefers httpx2; httpx is what is installed
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -92,26 +91,7 @@ def grow_to(ledger: OpenLedger, size: int) -> SignedCheckpoint:
 
 def record(app: LedgerApplication, n: int) -> int:
     """Save one service record through ``app``; return its notification id (log position)."""
-    service = ServiceRecord.record(
-        stream=f"service/{n:06d}",
-        actor="platform/changsha",
-        provider="provider/001",
-        platform="platform/hub",
-        item="管理咨询",
-        enterprises=[f"enterprise/{n:04d}"],
-        channel="offline",
-        charge="commercial",
-        fee_fen=120_000,
-        evidence=[
-            {
-                "type": "合同",
-                "sha256": f"{n:064x}",
-                "basis_date": "2026-11-20",
-                "media_type": "application/pdf",
-                "size": 1234,
-            }
-        ],
-    )
+    service = service_record(n)
     recordings = app.save(service)
     return int(recordings[-1].notification.id)
 
