@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from ledger.verification import verify_ledger
 from tests.support import ORIGIN, OpenLedger
 
@@ -9,3 +11,20 @@ def test_open_ledger_verifies(ledger: OpenLedger) -> None:
     report = verify_ledger(ledger.db, ORIGIN)
     assert report.ok, report.failure
     assert report.entries == 4
+
+
+def test_worker_processes_verify_a_stored_ledger(
+    ledger: OpenLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.core import parallel
+
+    monkeypatch.setattr(parallel, "CHUNK", 3)
+    for n in range(1, 12):
+        ledger.record_service(n)
+    ledger.app.publish()
+    alone = verify_ledger(ledger.db, ORIGIN, workers=1)
+    together = verify_ledger(ledger.db, ORIGIN, workers=2)
+    assert alone.ok
+    assert together.ok
+    assert together.entries == alone.entries == 14
+    assert together.details == alone.details

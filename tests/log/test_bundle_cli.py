@@ -564,3 +564,28 @@ def test_verify_proof_usage_errors(exported: Exported, tmp_path: Path) -> None:
     not_json.write_text("{", encoding="utf-8")
     assert_usage(verify_proof(not_json, vkey), "not JSON")
     assert_usage(verify_proof(write_doc(tmp_path / "odd.json", {"proof": "odd"}), vkey), "proof")
+
+
+@pytest.mark.parametrize("where", ["body-digit", "sig", "prev-hash", "key-id"])
+def test_worker_processes_find_what_one_process_finds(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """Big bundles are checked on every core: the same verdict, at the same index."""
+    from ledger.core import parallel
+    from ledger.core.bundle import verify_bundle
+
+    monkeypatch.setattr(parallel, "CHUNK", 7)  # many chunks even for a small bundle
+    assert verify_bundle(bundle, workers=2).ok
+    lines = read_lines(bundle)
+    i, at, new = POSITIONS[where](lines)
+    line = bytearray(lines[i])
+    line[at] = new
+    lines[i] = bytes(line)
+    write_lines(bundle, lines)
+    alone, together = verify_bundle(bundle, workers=1), verify_bundle(bundle, workers=2)
+    assert alone.failure is not None
+    assert together.failure is not None
+    assert (together.failure.index, together.failure.problem) == (
+        alone.failure.index,
+        alone.failure.problem,
+    )
