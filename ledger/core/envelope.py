@@ -108,6 +108,35 @@ class Envelope:
             "body": dict(self.body),
         }
 
+    def as_tuple(self) -> tuple[Any, ...]:
+        """The members in constructor order: ``Envelope(*env.as_tuple())`` rebuilds it."""
+        return (
+            self.ledger,
+            self.stream,
+            self.version,
+            self.prev,
+            self.type,
+            self.time,
+            self.actor,
+            self.key,
+            self.body,
+            self.v,
+        )
+
+    def without_body(self) -> Envelope:
+        return Envelope(
+            self.ledger,
+            self.stream,
+            self.version,
+            self.prev,
+            self.type,
+            self.time,
+            self.actor,
+            self.key,
+            {},
+            self.v,
+        )
+
     def canonical_bytes(self) -> bytes:
         """JCS bytes; only the body needs the value check, the other members are typed."""
         check_value(self.body, "/body")

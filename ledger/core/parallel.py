@@ -46,21 +46,7 @@ Wire = tuple[Any, ...]
 
 def _to_wire(checked: Checked) -> Wire:
     """Plain tuples cross process boundaries several times faster than dataclasses."""
-    env = checked.envelope
-    fields = None
-    if env is not None:
-        fields = (
-            env.ledger,
-            env.stream,
-            env.version,
-            env.prev,
-            env.type,
-            env.time,
-            env.actor,
-            env.key,
-            dict(env.body),
-            env.v,
-        )
+    fields = None if checked.envelope is None else checked.envelope.as_tuple()
     return (
         checked.entry_hash,
         checked.leaf_hash,

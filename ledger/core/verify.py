@@ -62,21 +62,6 @@ def check_entries(raws: list[bytes], public_keys: Mapping[str, bytes]) -> list[C
     return [_slim(check_entry(raw, public_keys, verifiers)) for raw in raws]
 
 
-def _without_body(env: Envelope) -> Envelope:
-    return Envelope(
-        env.ledger,
-        env.stream,
-        env.version,
-        env.prev,
-        env.type,
-        env.time,
-        env.actor,
-        env.key,
-        {},
-        env.v,
-    )
-
-
 def _slim(checked: Checked) -> Checked:
     env = checked.envelope
     if env is None:
@@ -88,7 +73,7 @@ def _slim(checked: Checked) -> Checked:
     return Checked(
         checked.entry_hash,
         checked.leaf_hash,
-        env if keep_body else _without_body(env),
+        env if keep_body else env.without_body(),
         checked.envelope_bytes if keep_sig else b"",
         checked.sig if keep_sig else b"",
         checked.problem,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -167,6 +168,30 @@ def test_two_writers_on_one_stream_exactly_one_wins(ledger: OpenLedger, database
         db2.close()
 
 
+def _race(
+    ledger: OpenLedger,
+    apps: list[tuple[Database, LedgerApplication]],
+    writer: Callable[[int], None],
+    streams: int,
+    enterprises: list[str],
+) -> int:
+    """Record ``streams`` services, run one writer thread per app; return the log size before."""
+    try:
+        for i in range(streams):
+            record_multi(ledger, f"service/{i:06d}", enterprises)
+        before = len(raws(ledger.db))
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(len(apps))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+    finally:
+        for db, _ in apps:
+            db.close()
+    return before
+
+
 def test_thread_race_keeps_streams_gap_free(ledger: OpenLedger, database_url: str) -> None:
     """Two threads, each with its own application and connection, race on one stream."""
     iterations = 50 if ledger.db.is_postgres else 20
@@ -193,19 +218,7 @@ def test_thread_race_keeps_streams_gap_free(ledger: OpenLedger, database_url: st
                 barrier.abort()
                 return
 
-    try:
-        for i in range(iterations):
-            record_multi(ledger, f"service/{i:06d}", enterprises)
-        before = len(raws(ledger.db))
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(len(apps))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(thread.is_alive() for thread in threads)
-    finally:
-        for db, _ in apps:
-            db.close()
+    before = _race(ledger, apps, writer, iterations, enterprises)
 
     for i in range(iterations):
         results = sorted(outcome[i] for outcome in outcomes)
@@ -246,19 +259,7 @@ def test_thread_race_with_retries_loses_nothing(ledger: OpenLedger, database_url
         except Exception as e:  # reported by the main thread
             errors.append(repr(e))
 
-    try:
-        for i in range(streams):
-            record_multi(ledger, f"service/{i:06d}", enterprises)
-        before = len(raws(ledger.db))
-        threads = [threading.Thread(target=writer, args=(n,)) for n in range(len(apps))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        assert not any(thread.is_alive() for thread in threads)
-    finally:
-        for db, _ in apps:
-            db.close()
+    before = _race(ledger, apps, writer, streams, enterprises)
 
     assert errors == []
     rows = log_rows(ledger.db)
