@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build a demonstration ledger, verify it, summarise it")
     demo.add_argument("--db", help=db_help)
     demo.add_argument("--policy", choices=POLICIES, help="one policy (default: both)")
-    demo.add_argument("--events", type=int, default=400, help="entries per ledger (default 400)")
+    demo.add_argument(
+        "--events", type=int, default=15_000, help="entries per ledger (default 15,000)"
+    )
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
 
     verify = sub.add_parser("verify", help="verify every ledger in the database")
@@ -175,10 +177,23 @@ def _summarise(result: DemoResult, report: Report, out: IO[str]) -> None:
         f"  entries: {result.entries:,}; personal-data disclosures kept outside the log: "
         f"{result.disclosures}\n"
     )
-    out.write("  actors: " + ", ".join(f"{n} {r}" for r, n in sorted(result.actors.items())) + "\n")
+    out.write(f"  policy: {result.policy}; time span: {result.first} .. {result.last}\n")
+    out.write("  actors by role: ")
+    out.write(", ".join(f"{n:,} {r}" for r, n in sorted(result.actors.items())) + "\n")
     out.write("  entries by type:\n")
     for type_, count in sorted(result.by_type.items(), key=lambda kv: (-kv[1], kv[0])):
         out.write(f"    {count:6,}  {type_}\n")
+    out.write("  rules exercised (forbidden commands attempted and refused, nothing written):\n")
+    for label, count in sorted(result.refused.items()):
+        out.write(f"    {count:6,}  {label}\n")
+    out.write("  misconduct planted for detection:\n")
+    for label, count in sorted(result.misconduct.items()):
+        out.write(f"    {count:6,}  {label}\n")
+    findings = result.compliance_findings
+    out.write(
+        f"  process compliance (every hard rule replayed from the log): "
+        f"{'no findings' if not findings else f'{findings} FINDINGS'}\n"
+    )
     out.write("  verification: ")
     _print_report(report, out)
 

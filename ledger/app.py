@@ -13,11 +13,11 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import (
     ApplicationRecorder,
     InfrastructureFactory,
@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+import ledger.domain  # noqa: F401 - registers the domain's event types
 from ledger.core.crypto import Signer, key_id, verify_signature
 from ledger.core.envelope import (
     Entry,
@@ -51,10 +52,17 @@ from ledger.core.trust import (
     KeyRing,
     key_stream,
 )
-from ledger.events import LedgerEvent, aggregate_topic, event_class
+from ledger.domain.rules import RuleContext
+from ledger.events import LedgerAggregate, LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
-from ledger.policy import PolicyError, load_pack
-from ledger.storage import KEYS_CHANGED, Database, KeysChangedError, StorageError
+from ledger.policy import PolicyError, PolicyPack, load_pack
+from ledger.storage import (
+    KEYS_CHANGED,
+    Database,
+    KeysChangedError,
+    StorageError,
+    SubjectsChangedError,
+)
 from ledger.tlog import SignedCheckpoint, TreeStore
 
 DEFAULT_MAX_SKEW = timedelta(minutes=5)
@@ -183,6 +191,8 @@ class LedgerApplication(Application[str]):
         self._scratch: KeyRing | None = None
         self._opening_signer: Signer | None = None
         self._write_lock = threading.RLock()
+        self._policy_name: str | None = None
+        self._packs: dict[date, PolicyPack] = {}
         super().__init__(env=db.config.eventsourcing_env())
 
     # -- eventsourcing wiring ------------------------------------------------------------
@@ -208,6 +218,9 @@ class LedgerApplication(Application[str]):
                 self.refresh_keys()
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
+                ctx = self.decide([e for o in objs if o for e in o.pending_events])
+                if ctx is not None:
+                    kwargs["read_set"] = _read_set(ctx, streams)
                 recordings = super().save(*objs, **kwargs)
                 if self._scratch is not None:  # this batch held key events: read them back
                     self.refresh_keys()
@@ -218,6 +231,9 @@ class LedgerApplication(Application[str]):
                     f"another writer appended to {', '.join(sorted(streams))} first; "
                     "reload and try again"
                 ) from e
+            except SubjectsChangedError as e:
+                self.heads.forget(streams)
+                raise StreamConflictError(str(e)) from e
             except LedgerError:
                 self.heads.forget(streams)
                 raise
@@ -249,6 +265,63 @@ class LedgerApplication(Application[str]):
                 self.refresh_keys()
                 self._scratch = None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- the hard rules --------------------------------------------------------------------
+
+    @property
+    def policy(self) -> PolicyPack:
+        """The ledger's policy pack, in the version in force today (Asia/Shanghai)."""
+        if self._policy_name is None:
+            opened = self.recorder.select_events(LEDGER_STREAM, limit=1)
+            if not opened:
+                raise EntryRejectedError(f"ledger {self.origin!r} is not open")
+            self._policy_name = str(decode_entry(opened[0].state).envelope.body["policy"])
+        today = self.clock().astimezone(SHANGHAI).date()
+        if today not in self._packs:
+            self._packs = {today: load_pack(self._policy_name, on=today)}
+        return self._packs[today]
+
+    def rule_context(self) -> RuleContext:
+        """A fresh context for deciding new events against the ledger's current state."""
+        if self.keyring.root_actor is None:
+            self.refresh_keys()
+        return RuleContext(
+            self.policy,
+            self._subject,
+            root_actor=self.keyring.root_actor or "",
+            parties=self.parties_of,
+        )
+
+    def decide(self, events: list[Any]) -> RuleContext | None:
+        """Check new domain events against every rule, in order; None when there are none."""
+        new = [
+            e
+            for e in events
+            if "_entry" not in e.__dict__ and type(e).__name__ not in KEY_EVENT_TYPES
+        ]
+        if not new:
+            return None
+        ctx = self.rule_context()
+        _check_not_overtaken(ctx, new)
+        ctx.decide_all(new)
+        return ctx
+
+    def _subject(self, stream: str) -> LedgerAggregate | None:
+        try:
+            found: LedgerAggregate = self.repository.get(stream)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def parties_of(self, platform: str) -> list[str]:
+        """Providers admitted by, and members registered with, ``platform`` (from the log)."""
+        parties = []
+        for row in self.db.iter_log(self.origin):
+            if row.topic in ("ProviderAdmitted", "MemberRegistered"):
+                env = decode_entry(row.state).envelope
+                if env.body.get("platform") == platform:
+                    parties.append(env.stream)
+        return parties
 
     def seal_event(self, event: Any) -> Entry:
         """Envelope, previous hash and signature for an aggregate's new event."""
@@ -407,6 +480,8 @@ class LedgerApplication(Application[str]):
             raise EntryRejectedError(f"entry is for ledger {env.ledger!r}, not {self.origin!r}")
         if env.type == LEDGER_OPENED:
             raise EntryRejectedError(f"{LEDGER_OPENED} is written only when the ledger is opened")
+        if not _known(env.type):
+            raise EntryRejectedError(f"{env.type!r} is not an event type of this ledger")
         self._check_time(env)
         with self._write_lock:
             for attempt in range(KEY_RETRIES):
@@ -418,6 +493,8 @@ class LedgerApplication(Application[str]):
                     raise StreamConflictError(
                         f"stream {env.stream!r} already has version {env.version}"
                     ) from e
+                except SubjectsChangedError as e:
+                    raise StreamConflictError(str(e)) from e
                 except (KeysChangedError, PersistenceError) as e:
                     if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
                         raise StorageError(f"{self.db.describe()}: {e}") from e
@@ -434,12 +511,11 @@ class LedgerApplication(Application[str]):
         if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
             raise EntryRejectedError(f"signature by key {env.key} does not verify")
         self._check_head(env)
-        event = event_from_envelope(env.to_json(), entry) if _known(env.type) else None
-        if event is not None:
-            self._check_event(event)
+        ctx = self.decide([event_from_envelope(env.to_json())])
         self.recorder.insert_events(
             [StoredEvent(env.stream, env.version, env.type, entry.raw)],
             key_position=self._keyring_position,
+            read_set=_read_set(ctx, {env.stream}) if ctx is not None else None,
         )
 
     def _check_time(self, env: Envelope) -> None:
@@ -465,19 +541,6 @@ class LedgerApplication(Application[str]):
         if env.prev != prev:
             raise EntryRejectedError(f"stream {env.stream!r}: prev expected {prev}, got {env.prev}")
 
-    def _check_event(self, event: LedgerEvent) -> None:
-        """Replay the stream and apply the event: the aggregate's own rules must accept it."""
-        try:
-            aggregate: Any = None
-            if event.originator_version > 1:
-                aggregate = self.repository.get(event.originator_id)
-            event.check(aggregate)
-            event.mutate(aggregate)
-        except LedgerError:
-            raise
-        except Exception as e:
-            raise EntryRejectedError(f"{type(event).__name__} does not apply: {e}") from e
-
     # -- reading ------------------------------------------------------------------------------
 
     def entries(self, *, start: int = 0) -> Iterator[bytes]:
@@ -491,6 +554,30 @@ def _known(type_name: str) -> bool:
     except LedgerError:
         return False
     return True
+
+
+def _check_not_overtaken(ctx: RuleContext, events: list[Any]) -> None:
+    """A stream another writer appended to since its aggregate was read is a conflict to
+    retry (as when the database refuses the version), not an event that breaks a rule.
+    (A stream begun again is the rules' to refuse: it already exists.)"""
+    seen: set[str] = set()
+    for event in events:
+        stream = event.originator_id
+        if stream in seen:
+            continue
+        seen.add(stream)
+        state = ctx.get(stream)
+        version = state.version if state is not None else 0
+        if 1 < event.originator_version <= version:
+            raise StreamConflictError(
+                f"another writer appended to {stream} first (it is at version {version}); "
+                "reload and try again"
+            )
+
+
+def _read_set(ctx: RuleContext, written: set[str]) -> dict[str, int]:
+    """What the rules read, less the streams being written (their versions are checked anyway)."""
+    return {s: v for s, v in ctx.reads.items() if s not in written}
 
 
 def _entry_of(recording: Recording[str]) -> Entry:

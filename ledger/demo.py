@@ -1,8 +1,17 @@
-"""A first demonstration ledger: a small province's platforms, providers and services.
+"""A demonstration province: deterministic synthetic data that looks like the real thing.
 
-Opens a ledger, registers actors and their keys, records a few hundred realistic
-entries (personal information only as commitments), then leaves verification
-to the caller.
+``run_demo`` opens a ledger under one policy and records a province's life through the
+real commands, so every hard rule is checked as it would be in production: authorities,
+a hub (Hunan) or cloud platform (Anhui), windows, hundreds of providers, thousands of
+members, items, orders and payments, vouchers (Anhui), service records with evidence,
+evaluations, complaints escalating through mediation, supervision, a blacklisting and a
+termination notice. It also plants misconduct for later detection (late records, one
+evidence file behind several records, a burst of registrations before an assessment, a
+voucher priced above the item's normal price) and attempts forbidden commands, which
+the rules refuse; the summary counts those refusals by rule.
+
+Everything derives from the seed: keys, salts, times (a simulated clock) and choices,
+so the same seed gives byte-identical entries.
 """
 
 from __future__ import annotations
@@ -12,207 +21,1271 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.app import LedgerApplication
+from ledger.calendar import local_date
+from ledger.compliance import check_compliance
 from ledger.core.crypto import LocalSigner
-from ledger.core.pi import redact
+from ledger.core.envelope import b64encode
+from ledger.core.errors import EntryRejectedError
+from ledger.core.pi import SALT_SIZE, redact
 from ledger.disclosures import DisclosureVault
-from ledger.domain.registration import Enterprise, Platform, Provider
-from ledger.domain.services import EVIDENCE_TYPES, ServiceRecord
+from ledger.domain.catalogue import Promotion, ServiceItem
+from ledger.domain.complaints import Complaint
+from ledger.domain.errors import RuleViolationError
+from ledger.domain.registration import (
+    Acceptance,
+    Agreement,
+    Member,
+    Organisation,
+    Platform,
+    Provider,
+    age_check,
+)
+from ledger.domain.services import ServiceRecord
+from ledger.domain.supervision import (
+    AdminAction,
+    AnnualEvaluation,
+    Authorisation,
+    AwardRevocation,
+    DataExport,
+    FundRecovery,
+    StatisticsReport,
+    WorkPlan,
+)
+from ledger.domain.trading import Deposit, GovernmentPurchase, Order, Voucher
+from ledger.events import LedgerAggregate, event_clock
+from ledger.keys import Key
 from ledger.keystore import Keystore, MemorySigners, log_actor
 from ledger.policy import available_packs
-from ledger.storage import Database
 
 POLICIES = tuple(available_packs())
-CITIES = ("长沙", "株洲", "湘潭", "衡阳", "岳阳", "常德")
-COUNTIES = ("浏阳", "宁乡", "醴陵", "韶山", "耒阳", "汨罗")
-INDUSTRIES = ("工程机械", "轨道交通", "电子信息", "新材料")
-ITEMS = ("融资对接", "管理咨询", "人才培训", "法律服务", "技术创新", "市场开拓", "创业辅导")
-SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴")
-PI_PATHS = ("/contact/name", "/contact/phone", "/contact/id_card")
+HUNAN, ANHUI = "hunan-sme-2015", "anhui-startup-2017"
+START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
+BATCH = 48
+MIN_DAYS = 21  # even a small demo lives a few weeks
+
+HN_CITIES = ("长沙", "株洲", "湘潭", "衡阳", "岳阳", "常德", "郴州", "益阳")
+HN_COUNTIES = {
+    "长沙": ("浏阳", "宁乡"),
+    "株洲": ("醴陵", "攸县"),
+    "湘潭": ("湘乡", "韶山"),
+    "衡阳": ("耒阳", "常宁"),
+    "岳阳": ("汨罗", "临湘"),
+    "常德": ("津市", "澧县"),
+    "郴州": ("资兴", "宜章"),
+    "益阳": ("沅江", "桃江"),
+}
+HN_INDUSTRIES = (
+    ("工程机械", "长沙"),
+    ("轨道交通", "株洲"),
+    ("新材料", "湘潭"),
+    ("电子信息", "长沙"),
+)
+AH_CITIES = ("合肥", "芜湖", "蚌埠", "安庆", "阜阳", "马鞍山")
+CATEGORIES = ("融资对接", "管理咨询", "人才培训", "法律服务", "技术创新", "市场开拓", "创业辅导")
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超秀霞平刚桂"
+INDUSTRY_WORDS = ("新材料", "电子信息", "智能制造", "生物医药", "现代农业", "文化创意", "物流")
+MEDIA = ("application/pdf", "image/jpeg", "text/csv", "image/png")
+DELIVERY_HN = ("二维码签到数据", "服务签名表", "现场照片", "总结或验收报告", "服务收支凭证")
+
 Progress = Callable[[int, int], None]
 
 
 @dataclass
 class DemoResult:
     origin: str
+    policy: str
     entries: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
     actors: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    misconduct: Counter[str] = field(default_factory=Counter)
     disclosures: int = 0
+    first: str = ""
+    last: str = ""
+    compliance_findings: int = 0
 
 
-class _Actors:
-    """Actors and their keys: custodial in the keystore, or in memory."""
+class SimClock:
+    """Simulated time: each event a few seconds to minutes after the one before."""
 
-    def __init__(self, app: LedgerApplication, keys: Keystore | MemorySigners, root: str) -> None:
-        self.app, self.keys, self.root = app, keys, root
+    def __init__(self, rng: random.Random, start: datetime = START) -> None:
+        self.rng, self.t = rng, start
+
+    def now(self) -> datetime:
+        return self.t
+
+    def tick(self) -> datetime:
+        self.t += timedelta(seconds=self.rng.randint(3, 90))
+        return self.t
+
+    def next_day(self, days: int = 1) -> None:
+        """Jump to about 09:00 Shanghai ``days`` days later, skipping Sundays."""
+        day = local_date(self.t) + timedelta(days=days)
+        if day.weekday() == 6:
+            day += timedelta(days=1)
+        self.t = datetime(day.year, day.month, day.day, 1, tzinfo=UTC) + timedelta(
+            minutes=self.rng.randint(0, 59)
+        )
+
+    @property
+    def day(self) -> date:
+        return local_date(self.t)
+
+
+class Demo:
+    """One province's simulated life on one ledger."""
+
+    def __init__(
+        self,
+        app: LedgerApplication,
+        keys: Keystore | MemorySigners,
+        vault: DisclosureVault,
+        rng: random.Random,
+        clock: SimClock,
+        result: DemoResult,
+        target: int,
+        progress: Progress | None,
+    ) -> None:
+        self.app, self.keys, self.vault, self.rng, self.clock = app, keys, vault, rng, clock
+        self.result, self.target, self.progress = result, target, progress
+        self.pending: list[LedgerAggregate] = []
+        self.counters: Counter[str] = Counter()
         self.roles: Counter[str] = Counter()
+        self.hunan = app.policy.name == HUNAN
+        self.pace = max(1, round(target / 15_000))  # busier, not longer: the span stays ~1 year
+        self.records: list[tuple[str, list[str]]] = []
+        self.orders: list[tuple[str, str, str]] = []
+        self.complaints: list[str] = []
+        self.promotions: list[Promotion] = []
+        self.vouchers: list[Voucher] = []
+        self.complaints_against: Counter[str] = Counter()
+        self.barred: set[str] = set()
+        self.reused = hashlib.sha256(rng.randbytes(32)).hexdigest()
+        self.burst_done = self.blacklist_done = self.notice_done = False
+        self.item_category: dict[str, str] = {}
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def next_id(self, kind: str) -> str:
+        self.counters[kind] += 1
+        return f"{kind}/{self.counters[kind]:05d}"
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.rng.randbytes(32)).hexdigest()
+
+    def add(self, *aggregates: LedgerAggregate) -> None:
+        self.pending.extend(aggregates)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.app.save(*batch)
+            if self.progress is not None:
+                self.progress(self.entries, self.target)
+
+    @property
+    def entries(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
 
     def enrol(self, actor: str, role: str) -> str:
-        signer = LocalSigner.generate()
+        """A key for ``actor`` from the seed, registered by the root in the next batch."""
+        signer = LocalSigner.from_seed(self.rng.randbytes(32))
         self.keys.add(actor, signer)
-        self.app.register_key(by=self.root, subject=actor, public_key=signer.public_key)
-        if role:
-            self.roles[role] += 1
+        self.add(
+            Key.register(
+                actor="root",
+                subject=actor,
+                key=signer.key_id,
+                public_key=b64encode(signer.public_key),
+            )
+        )
+        self.roles[role] += 1
         return actor
 
+    def attempt(self, label: str, *aggregates: LedgerAggregate) -> None:
+        """A forbidden command: the rules must refuse it and nothing may be written."""
+        self.flush()
+        before = self.entries
+        try:
+            self.app.save(*aggregates)
+        except RuleViolationError as e:
+            self.result.refused[f"rule {e.rule} ({e.article}): {label}"] += 1
+        except EntryRejectedError as e:
+            self.result.refused[f"{type(e).__name__}: {label}"] += 1
+        else:
+            raise AssertionError(f"the ledger accepted a forbidden command: {label}")
+        if self.entries != before:
+            raise AssertionError(f"a refused command wrote to the log: {label}")
 
-def _credit_code(rng: random.Random) -> str:
-    return "9143" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(14))
+    def sketch_item(
+        self, provider: str, title: str, *, fee_fen: int, function: str = "专业服务"
+    ) -> ServiceItem:
+        """A bare commercial item (for commands the rules are expected to refuse)."""
+        return ServiceItem.publish(
+            stream=self.next_id("item"),
+            actor=provider,
+            provider=provider,
+            title=title,
+            category="管理咨询",
+            function=function,
+            charge="commercial",
+            fee_fen=fee_fen,
+            content=title,
+            standard="-",
+            process="-",
+            time_limit_days=5,
+        )
 
+    def use_voucher(self, voucher: Voucher, *, order: Order, amount_fen: int) -> None:
+        """Redeem ``voucher`` in ``order``: the order must be stored before the redemption."""
+        self.add(order)
+        self.flush()
+        voucher.redeem(order=order, amount_fen=amount_fen)
 
-def _evidence(rng: random.Random, basis: date) -> list[dict[str, Any]]:
-    kinds = ["合同", *rng.sample(EVIDENCE_TYPES[2:], k=2)]
-    return [
-        {
-            "type": kind,
-            "sha256": hashlib.sha256(rng.randbytes(32)).hexdigest(),
-            "basis_date": basis.isoformat(),
-            "media_type": rng.choice(("application/pdf", "image/jpeg", "text/csv")),
-            "size": rng.randint(20_000, 4_000_000),
+    def salts(self, paths: list[str]) -> dict[str, bytes]:
+        return {p: self.rng.randbytes(SALT_SIZE) for p in paths}
+
+    # -- people and firms ---------------------------------------------------------------
+
+    def person_name(self) -> str:
+        return self.rng.choice(SURNAMES) + "".join(
+            self.rng.choices(GIVEN, k=self.rng.choice((1, 2)))
+        )
+
+    def phone(self) -> str:
+        return f"1{self.rng.choice('3578')}{self.rng.randint(10**8, 10**9 - 1)}"
+
+    def credit_code(self, region: str = "43") -> str:
+        alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        return "91" + region + "".join(self.rng.choice(alphabet) for _ in range(14))
+
+    def organisation(self, stream: str, name: str, roles: list[str]) -> str:
+        self.enrol(stream, roles[0])
+        self.add(Organisation.register(stream=stream, actor="root", name=name, roles=roles))
+        return stream
+
+    def platform(
+        self,
+        stream: str,
+        name: str,
+        level: str,
+        parent: str | None,
+        region: str,
+        certifier: str,
+        recommender: str | None,
+    ) -> str:
+        self.enrol(stream, f"{level} platform")
+        platform = Platform.apply_for(
+            stream=stream, actor=stream, name=name, level=level, parent=parent, region=region
+        )
+        if recommender is not None:
+            platform.recommend(actor=recommender)
+        self.counters["certificate"] += 1
+        platform.certify(actor=certifier, certificate=f"CERT-{self.counters['certificate']:04d}")
+        self.add(platform)
+        return stream
+
+    def provider(self, reviewer: str, home: str, region: str) -> Provider:
+        stream = self.next_id("provider")
+        self.enrol(stream, "provider")
+        category = self.rng.sample(CATEGORIES, k=2)
+        provider = Provider.apply_for(
+            stream=stream,
+            actor=stream,
+            name=f"{region}{self.rng.choice(INDUSTRY_WORDS)}{category[0]}服务有限公司",
+            credit_code=self.credit_code(),
+            categories=category,
+        )
+        provider.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
+        provider.review(
+            actor=reviewer,
+            documents=[
+                {"type": "营业执照", "sha256": self.digest()},
+                {"type": "资质证书", "sha256": self.digest()},
+            ],
+            valid_until=(self.clock.day + timedelta(days=365 * 3)).isoformat(),
+        )
+        provider.admit(actor=reviewer, platform=home)
+        self.add(provider)
+        return provider
+
+    def enterprise(self, registrar: str, home: str, region: str, *, key: bool = True) -> str:
+        stream = self.next_id("member")
+        paths = ["/contact/name", "/contact/phone"]
+        body, disclosures = redact(
+            {"contact": {"name": self.person_name(), "phone": self.phone()}},
+            paths,
+            self.salts(paths),
+        )
+        member = Member.register(
+            stream=stream,
+            actor=registrar,
+            kind="enterprise",
+            name=f"{region}{self.rng.choice(INDUSTRY_WORDS)}有限公司",
+            credit_code=self.credit_code(),
+            identity=body["contact"],
+            platform=home,
+            state_owned=None if self.hunan else False,
+        )
+        member.verify_real_name(actor=registrar, method="营业执照核验")
+        if key:
+            self.enrol(stream, "enterprise member")
+        self.add(member)
+        self.result.disclosures += self.vault.store(stream, disclosures)
+        return stream
+
+    def person(self, registrar: str, home: str, birth: date) -> Member:
+        """A person (AH 25): the age check is made from the birth date, which stays a
+        disclosure; only the check's result is written."""
+        stream = self.next_id("member")
+        ages = self.app.policy.parameters.user_age_range
+        check = age_check(birth, self.clock.day, (ages.min_years, ages.max_years)) if ages else None
+        values = {
+            "name": self.person_name(),
+            "id_card": f"34{self.rng.randint(10**15, 10**16 - 1)}",
+            "birth_date": birth.isoformat(),
+            "phone": self.phone(),
         }
-        for kind in kinds
-    ]
+        paths = [f"/{k}" for k in values]
+        body, disclosures = redact(values, paths, self.salts(paths))
+        member = Member.register(
+            stream=stream,
+            actor=registrar,
+            kind="person",
+            name=body.pop("name"),
+            credit_code=None,
+            identity=body,
+            platform=home,
+            age_check=check,
+        )
+        member.verify_real_name(actor=registrar, method="身份证核验")
+        if check is not None and check["result"] != "within":
+            return member  # refused by the caller's attempt(); nothing is stored
+        self.enrol(stream, "person member")
+        self.add(member)
+        self.result.disclosures += self.vault.store(stream, disclosures)
+        return member
+
+    def item(
+        self, provider: str, *, free_function: str | None = None, self_operated: bool = False
+    ) -> str:
+        stream = self.next_id("item")
+        category = self.rng.choice(CATEGORIES)
+        fee = 0 if free_function else self.rng.choice((30_000, 50_000, 80_000, 120_000, 200_000))
+        self.add(
+            ServiceItem.publish(
+                stream=stream,
+                actor=provider,
+                provider=provider,
+                self_operated=self_operated,
+                title=f"{category}服务",
+                category=category,
+                function=free_function or "专业服务",
+                charge="free" if free_function else "commercial",
+                fee_fen=fee,
+                content=f"{category}:需求诊断、方案设计与实施",
+                standard="服务规范 DB43/T",
+                process="在线受理-对接-实施-验收",
+                time_limit_days=self.rng.choice((5, 10, 15, 30)),
+            )
+        )
+        return stream
+
+    # -- evidence -----------------------------------------------------------------------
+
+    def evidence(self, basis: date, digest: str | None = None) -> list[dict[str, Any]]:
+        types = self.app.policy.parameters.evidence_types
+        basis_type = "合同" if types is None else self.rng.choice(types.basis)
+        delivery = DELIVERY_HN if types is None else types.delivery
+        kinds = [basis_type, *self.rng.sample(delivery, k=self.rng.choice((1, 2)))]
+        items = []
+        for n, kind in enumerate(kinds):
+            items.append(
+                {
+                    "type": kind,
+                    "sha256": digest if (digest and n == 1) else self.digest(),
+                    "basis_date": basis.isoformat(),
+                    "media_type": self.rng.choice(MEDIA),
+                    "size": self.rng.randint(20_000, 4_000_000),
+                }
+            )
+        return items
+
+
+def _figures(rng: random.Random) -> dict[str, int]:
+    services = rng.randint(20, 400)
+    evaluations = rng.randint(0, services)
+    return {
+        "items": rng.randint(5, 60),
+        "services": services,
+        "enterprise_times": services + rng.randint(0, services * 3),
+        "enterprises": rng.randint(5, services),
+        "evaluations": evaluations,
+        "satisfied": rng.randint(0, evaluations),
+    }
+
+
+class DemoProvince(Demo):
+    """The common life of both provinces; the cast differs by policy."""
+
+    def build(self) -> None:
+        with event_clock(self.clock.tick):
+            self.cast()
+            self.population()
+            self.flush()
+            days = 0
+            while self.entries < self.target or days < MIN_DAYS:
+                self.day()
+                self.clock.next_day()
+                days += 1
+            self.finale()
+            self.flush()
+
+    # -- the cast -------------------------------------------------------------------------
+
+    def cast(self) -> None:
+        rng, scale = self.rng, max(self.target / 15_000, 0.05)
+        self.n_providers = max(12, int(240 * scale))
+        self.n_members = max(60, int(1500 * scale))
+        self.windows: list[str] = []
+        self.home_of: dict[str, str] = {}
+        self.region_of: dict[str, str] = {}
+        self.county_windows: list[str] = []
+        if self.hunan:
+            self.authority = self.organisation(
+                "org/hn-province", "湖南省经济和信息化委员会", ["provincial_authority"]
+            )
+            self.hub = self.platform(
+                "platform/hub",
+                "湖南省中小企业公共服务平台",
+                "hub",
+                None,
+                "湖南省",
+                self.authority,
+                None,
+            )
+            self.city_authority: dict[str, str] = {}
+            for i, city in enumerate(HN_CITIES[: max(2, min(8, int(8 * scale) or 2))]):
+                city_org = self.organisation(
+                    f"org/hn-city-{i + 1:02d}", f"{city}市经济和信息化局", ["city_authority"]
+                )
+                self.city_authority[city] = city_org
+                window = self.platform(
+                    f"platform/city-{i + 1:02d}",
+                    f"{city}市中小企业综合窗口服务平台",
+                    "city",
+                    self.hub,
+                    city,
+                    self.authority,
+                    city_org,
+                )
+                self.windows.append(window)
+                self.region_of[window] = city
+                for j, county in enumerate(HN_COUNTIES[city]):
+                    cw = self.platform(
+                        f"platform/county-{i + 1:02d}{j + 1}",
+                        f"{county}中小企业综合窗口服务平台",
+                        "county",
+                        window,
+                        county,
+                        self.authority,
+                        city_org,
+                    )
+                    self.windows.append(cw)
+                    self.county_windows.append(cw)
+                    self.region_of[cw] = county
+            for k, (industry, city) in enumerate(HN_INDUSTRIES):
+                if city not in self.city_authority:
+                    continue
+                iw = self.platform(
+                    f"platform/industry-{k + 1:02d}",
+                    f"{industry}产业窗口服务平台",
+                    "industry",
+                    self.hub,
+                    city,
+                    self.authority,
+                    self.city_authority[city],
+                )
+                self.windows.append(iw)
+                self.region_of[iw] = city
+            self.reviewer = self.settler = self.blacklister = self.hub
+            self.mediator = next(iter(self.city_authority.values()))
+            self.agreement = Agreement.publish(
+                stream="agreement/platform-user",
+                actor=self.hub,
+                title="湖南省中小企业公共服务平台网络用户协议",
+                sha256=self.digest(),
+                effective_from=self.clock.day.isoformat(),
+            )
+            self.add(self.agreement)
+            self.free_function = "服务受理、服务接转、服务记录、服务评价"
+        else:
+            self.hrss = self.organisation(
+                "org/ah-hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"]
+            )
+            self.head = self.organisation(
+                "org/ah-employment-head", "安徽省劳动就业服务局负责人", ["department_head"]
+            )
+            self.operator = self.organisation(
+                "org/ah-operator", "安徽省创业服务云平台运营商", ["cloud_operator"]
+            )
+            self.supervisor = self.organisation(
+                "org/ah-supervisor", "云平台第三方监理单位", ["supervisor"]
+            )
+            self.admins = [
+                self.organisation(
+                    f"org/ah-admin-{i + 1}", f"政务服务管理员{i + 1}", ["government_admin"]
+                )
+                for i in range(3)
+            ]
+            self.departments = [
+                self.organisation(
+                    f"org/ah-hr-{i + 1:02d}",
+                    f"{c}市人力资源和社会保障局",
+                    ["government_department"],
+                )
+                for i, c in enumerate(AH_CITIES)
+            ]
+            self.cloud = self.platform(
+                "platform/cloud", "安徽省创业服务云平台", "cloud", None, "安徽省", self.hrss, None
+            )
+            self.windows = [self.cloud]
+            self.region_of[self.cloud] = "安徽"
+            self.reviewer = self.settler = self.blacklister = self.operator
+            self.mediator = self.hrss
+            self.agreement = Agreement.publish(
+                stream="agreement/cloud-user",
+                actor=self.operator,
+                title="安徽省创业服务云平台用户服务协议",
+                sha256=self.digest(),
+                effective_from=self.clock.day.isoformat(),
+            )
+            self.add(self.agreement)
+            self.free_function = "政策服务"
+            self.flush()
+            self.authorisations: dict[str, str] = {}
+            for admin in self.admins:
+                stream = self.next_id("authorisation")
+                self.add(
+                    Authorisation.authorise_admin(
+                        stream=stream,
+                        actor=self.head,
+                        admin=admin,
+                        scope=["政策发布", "业务审核", "数据查询"],
+                        valid_until=(self.clock.day + timedelta(days=540)).isoformat(),
+                    )
+                )
+                self.authorisations[admin] = stream
+            self.sharing = self.next_id("authorisation")
+            self.add(
+                Authorisation.authorise_sharing(
+                    stream=self.sharing,
+                    actor=self.hrss,
+                    grantee="安徽省就业创业研究院",
+                    purpose="创业服务成效评估",
+                    scope=["交易统计", "服务记录"],
+                    valid_until=(self.clock.day + timedelta(days=400)).isoformat(),
+                )
+            )
+        rng.shuffle(self.windows)
+
+    def population(self) -> None:
+        rng = self.rng
+        self.providers: list[str] = []
+        self.items: dict[str, list[str]] = {}
+        self.item_fee: dict[str, int] = {}
+        self.item_provider: dict[str, str] = {}
+        self.free_items: list[str] = []
+        for i in range(self.n_providers):
+            home = self.windows[i % len(self.windows)]
+            provider = self.provider(self.reviewer, home, self.region_of[home]).id
+            self.providers.append(provider)
+            self.home_of[provider] = home
+            mine = []
+            for _ in range(rng.choice((1, 2, 2, 3))):
+                item = self.item(provider)
+                mine.append(item)
+            if rng.random() < 0.15:
+                free = self.item(provider, free_function=self.free_function)
+                self.free_items.append(free)
+            self.items[provider] = mine
+            for item in mine:
+                self.item_provider[item] = provider
+            if self.hunan and rng.random() < 0.3:
+                self.add(
+                    Deposit.pay(
+                        provider=provider,
+                        amount_fen=rng.choice((500_000, 1_000_000)),
+                        payment_ref=f"DEP-{i:05d}",
+                    )
+                )
+            if rng.random() < 0.6:
+                self.add(Acceptance.accept(actor=provider, agreement=self.agreement.id, version=1))
+            if i % 40 == 39:
+                self.clock.next_day()
+        self.flush()
+        for mine in self.items.values():
+            for item in mine:
+                state: ServiceItem = self.app.repository.get(item)
+                self.item_fee[item] = state.fields["fee_fen"]
+                self.item_category[item] = state.fields["category"]
+        self.members: list[str] = []
+        self.member_home: dict[str, str] = {}
+        registrar_of = (lambda w: w) if self.hunan else (lambda _: self.operator)
+        for i in range(self.n_members):
+            home = self.windows[i % len(self.windows)]
+            if not self.hunan and rng.random() < 0.5:
+                birth = date(
+                    rng.randint(1962, 2011) if rng.random() < 0.03 else rng.randint(1970, 2005),
+                    rng.randint(1, 12),
+                    rng.randint(1, 28),
+                )
+                member = self.person(self.operator, home, birth)
+                if member.age_check and member.age_check["result"] != "within":
+                    self.attempt("a person outside 16-59 registering", member)
+                    continue
+                stream = member.id
+            else:
+                stream = self.enterprise(registrar_of(home), home, self.region_of[home])
+            self.members.append(stream)
+            self.member_home[stream] = home
+            if i % 80 == 79:
+                self.clock.next_day()
+        self.flush()
+        self.attempts_at_start()
+
+    def attempts_at_start(self) -> None:
+        provider = self.providers[0]
+        item = self.sketch_item(provider, "政策解读", fee_fen=20_000, function=self.free_function)
+        self.attempt("a fee on a free public-interest service", item)
+        applicant = self.next_id("provider")
+        self.enrol(applicant, "provider (applicant)")
+        self.flush()
+        newcomer = Provider.apply_for(
+            stream=applicant,
+            actor=applicant,
+            name="未审核服务有限公司",
+            credit_code=self.credit_code(),
+            categories=["管理咨询"],
+        )
+        self.add(newcomer)
+        self.flush()
+        early = self.sketch_item(applicant, "未准入服务", fee_fen=10_000)
+        self.attempt("publishing before verification and admission", early)
+        registrar = self.windows[0] if self.hunan else self.operator
+        unverified = self.next_id("member")
+        member = Member.register(
+            stream=unverified,
+            actor=registrar,
+            kind="enterprise",
+            name="未实名企业",
+            credit_code=self.credit_code(),
+            identity={},
+            platform=self.windows[0],
+            state_owned=None if self.hunan else False,
+        )
+        self.enrol(unverified, "enterprise member (unverified)")
+        self.add(member)
+        self.flush()
+        item_id = self.items[self.providers[1]][0]
+        order = Order.create(
+            stream=self.next_id("order"),
+            buyer=unverified,
+            item=item_id,
+            provider=self.providers[1],
+            channel="online",
+            price_fen=self.item_fee[item_id],
+        )
+        self.attempt("trading before real-name verification", order)
+        if not self.hunan:
+            soe = Member.register(
+                stream=self.next_id("member"),
+                actor=self.operator,
+                kind="enterprise",
+                name="安徽某国有投资集团",
+                credit_code=self.credit_code(),
+                identity={},
+                platform=self.cloud,
+                state_owned=True,
+            )
+            self.attempt("a state-owned enterprise registering", soe)
+
+    # -- a day ---------------------------------------------------------------------------------
+
+    def day(self) -> None:
+        rng = self.rng
+        day = self.clock.day
+        if day.weekday() >= 5:
+            return
+        for _ in range(rng.randint(6, 14) * self.pace):
+            self.service_record(day)
+        for _ in range(rng.randint(3, 8) * self.pace):
+            self.order(day)
+        if rng.random() < 0.25:
+            self.complaint()
+        self.flush()
+        self.advance_complaints()
+        if self.hunan and rng.random() < 0.08:
+            self.promotion()
+        if not self.hunan:
+            self.anhui_day(day)
+        if (
+            day.month in (3, 6, 9, 12)
+            and day.day >= 25
+            and not self.counters[f"report-{day:%Y-%m}"]
+        ):
+            self.counters[f"report-{day:%Y-%m}"] += 1
+            self.reports(day)
+        if (
+            day.month == 1
+            and day.day >= 20
+            and self.hunan
+            and not self.counters[f"plan-{day.year}"]
+        ):
+            self.counters[f"plan-{day.year}"] += 1
+            for window in self.windows:
+                self.add(
+                    WorkPlan.file(
+                        platform=window,
+                        year=day.year,
+                        sha256=self.digest(),
+                        summary=f"{day.year}年度工作计划",
+                    )
+                )
+        self.misconduct(day)
+        self.flush()
+
+    def service_record(
+        self,
+        day: date,
+        *,
+        late: bool = False,
+        digest: str | None = None,
+        provider: str | None = None,
+    ) -> None:
+        rng = self.rng
+        provider = provider or rng.choice(self.providers)
+        if provider in self.barred:
+            return
+        platform = self.home_of[provider]
+        basis = day - timedelta(
+            days=rng.randint(12, 40) if late else rng.choice((0, 0, 1, 1, 2, 3))
+        )
+        served = rng.sample(
+            self.members, k=min(len(self.members), rng.choice((1, 1, 1, 2, 3, 5, 12, 30)))
+        )
+        item = rng.choice(self.items[provider])
+        free = rng.random() < 0.4
+        record = ServiceRecord.record(
+            policy=self.app.policy,
+            stream=self.next_id("service"),
+            actor=platform if self.hunan else provider,
+            provider=provider,
+            platform=platform,
+            item=item,
+            enterprises=served,
+            channel=rng.choice(("online", "offline")),
+            charge="free" if free else "commercial",
+            fee_fen=0 if free else self.item_fee[item] * len(served),
+            evidence=self.evidence(basis, digest),
+        )
+        if rng.random() < 0.35:
+            record.evaluate(
+                enterprise=served[0],
+                score=rng.choice((3, 4, 4, 5, 5, 5)),
+                comment=rng.choice(("满意", "很专业", "响应及时", "一般")),
+            )
+        if rng.random() < 0.03:
+            record.attach_evidence(
+                actor=platform if self.hunan else provider,
+                evidence=self.evidence(basis),
+                reason="补充验收报告",
+            )
+        self.add(record)
+        self.records.append((record.id, served))
+
+    def order(
+        self,
+        day: date,
+        *,
+        voucher: Voucher | None = None,
+        price: int | None = None,
+        buyer: str | None = None,
+    ) -> Order | None:
+        rng = self.rng
+        provider = rng.choice(self.providers)
+        if provider in self.barred:
+            return None
+        item = rng.choice(self.items[provider])
+        buyer = buyer or rng.choice(self.members)
+        online = voucher is not None or rng.random() < 0.7
+        order = Order.create(
+            stream=self.next_id("order"),
+            buyer=buyer,
+            item=item,
+            provider=provider,
+            channel="online" if online else "offline",
+            price_fen=price or self.item_fee[item],
+        )
+        pending: list[LedgerAggregate] = []
+        if voucher is not None:
+            amount = min(voucher.face_value_fen - voucher.redeemed_fen, order.price_fen)
+            self.use_voucher(voucher, order=order, amount_fen=amount)
+            pending.append(voucher)
+        if not online:
+            order.deliver_risk_notice(
+                actor=self.settler if not self.hunan else self.home_of[provider],
+                notice_sha256=self.digest(),
+            )
+        if order.price_fen > order.vouchers_fen:
+            order.initiate_payment(method=rng.choice(("wechat", "alipay", "unionpay")))
+            self.counters["payment"] += 1
+            order.settle(
+                actor=self.settler, payment_ref=f"PAY{day:%Y%m%d}{self.counters['payment']:06d}"
+            )
+        order.complete()
+        order.issue_receipt(receipt_no=f"FP{self.counters['payment']:08d}")
+        if rng.random() < 0.5:
+            order.evaluate(actor=buyer, score=rng.choice((2, 3, 4, 5, 5)), comment="服务评价")
+        if rng.random() < 0.03 and order.settled_fen:
+            order.refund(
+                actor=self.settler,
+                payment_ref=f"REF{self.counters['payment']:06d}",
+                amount_fen=order.settled_fen // 2,
+                reason="部分服务未履行",
+            )
+        self.add(*pending, order)
+        self.orders.append((order.id, buyer, provider))
+        return order
+
+    def complaint(self) -> None:
+        if not self.orders:
+            return
+        order, buyer, provider = self.rng.choice(self.orders[-200:])
+        if provider in self.barred:
+            return
+        complaint = Complaint.register(
+            stream=self.next_id("complaint"),
+            complainant=buyer,
+            respondent=provider,
+            about=order,
+            summary=self.rng.choice(("服务未按约定完成", "收费与公示不符", "服务质量差")),
+        )
+        complaint.acknowledge(
+            actor=self.handler(provider), reference=f"TS{self.counters['complaint']:05d}"
+        )
+        self.add(complaint)
+        self.complaints.append(complaint.id)
+        self.complaints_against[provider] += 1
+
+    def handler(self, provider: str) -> str:
+        return self.home_of[provider] if self.hunan else self.operator
+
+    def advance_complaints(self) -> None:
+        if not self.complaints:
+            return
+        stream = self.rng.choice(self.complaints[-30:])
+        complaint: Complaint = self.app.repository.get(stream)
+        rng = self.rng
+        if complaint.status == "acknowledged":
+            complaint.mediate(actor=self.handler(complaint.respondent), level="platform")
+        elif complaint.status == "mediating":
+            if complaint.levels == ["platform"] and rng.random() < 0.35:
+                complaint.mediation_failed(reason="双方未达成一致")
+            else:
+                complaint.resolve(
+                    actor=complaint.mediator or self.mediator,
+                    outcome=rng.choice(("退还部分费用", "重新提供服务", "赔礼道歉")),
+                )
+        elif complaint.status == "mediation failed":
+            mediator = self.city_mediator(complaint.respondent) if self.hunan else self.mediator
+            complaint.mediate(actor=mediator, level="authority")
+        elif complaint.status == "resolved":
+            complaint.close(
+                feedback=rng.choice(("满意", "基本满意", "不满意")), satisfied=rng.random() < 0.7
+            )
+        else:
+            return
+        self.add(complaint)
+
+    def city_mediator(self, provider: str) -> str:
+        home = self.home_of[provider]
+        region = self.region_of[home]
+        for city, org in self.city_authority.items():
+            if region == city or region in HN_COUNTIES.get(city, ()):
+                return org
+        return self.mediator
+
+    def promotion(self) -> None:
+        provider = self.rng.choice(self.providers)
+        if provider in self.barred:
+            return
+        day = self.clock.day
+        promotion = Promotion.announce(
+            stream=self.next_id("promotion"),
+            actor=provider,
+            items=self.items[provider][:1],
+            terms="首单九折",
+            starts_on=day.isoformat(),
+            ends_on=(day + timedelta(days=30)).isoformat(),
+        )
+        self.add(promotion)
+        self.promotions.append(promotion)
+
+    def reports(self, day: date) -> None:
+        period = f"{day.year}Q{(day.month - 1) // 3 + 1}"
+        for window in self.windows if self.hunan else [self.cloud]:
+            self.add(
+                StatisticsReport.report(platform=window, period=period, figures=_figures(self.rng))
+            )
+
+    # -- Anhui's own business -------------------------------------------------------------
+
+    def anhui_day(self, day: date) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 4)):
+            holder = rng.choice(self.members)
+            voucher = Voucher.issue(
+                stream=self.next_id("voucher"),
+                actor=self.hrss,
+                holder=holder,
+                face_value_fen=rng.choice((50_000, 100_000, 200_000)),
+                expires_on=(day + timedelta(days=rng.choice((60, 120, 180)))).isoformat(),
+                categories=rng.sample(CATEGORIES, k=4),
+            )
+            self.add(voucher)
+            self.vouchers.append(voucher)
+        if self.vouchers and rng.random() < 0.8:
+            voucher = rng.choice(self.vouchers[-40:])
+            self.redeem(voucher, day)
+        if rng.random() < 0.1:
+            admin = rng.choice(self.admins)
+            self.add(
+                AdminAction.record(
+                    stream=self.next_id("admin-action"),
+                    actor=admin,
+                    authorisation=self.authorisations[admin],
+                    action=rng.choice(("政策发布", "业务审核")),
+                    subject=rng.choice(self.providers),
+                    detail="审核通过",
+                )
+            )
+        if rng.random() < 0.05:
+            department = rng.choice(self.departments)
+            purchase = GovernmentPurchase.request(
+                stream=self.next_id("purchase"),
+                department=department,
+                purpose="为返乡创业人员购买创业培训",
+                budget_fen=rng.choice((2_000_000, 5_000_000)),
+            )
+            purchase.approve(
+                actor=self.hrss,
+                approval_ref=f"皖人社函〔{day.year}〕{self.counters['purchase']}号",  # noqa: RUF001
+            )
+            self.add(purchase)
+            self.flush()
+            provider = rng.choice(self.providers)
+            if provider not in self.barred:
+                item = self.items[provider][0]
+                order = Order.create(
+                    stream=self.next_id("order"),
+                    buyer=department,
+                    item=item,
+                    provider=provider,
+                    channel="online",
+                    price_fen=self.item_fee[item] * 10,
+                    purchase=purchase.id,
+                )
+                order.initiate_payment(method="财政支付")
+                self.counters["payment"] += 1
+                order.settle(actor=self.settler, payment_ref=f"GOV{self.counters['payment']:06d}")
+                order.complete()
+                self.add(order)
+        expired = [
+            v for v in self.vouchers if not v.expired and date.fromisoformat(v.expires_on) < day
+        ]
+        for voucher in expired[:5]:
+            voucher.expire(actor=self.hrss)
+            self.add(voucher)
+
+    def redeem(self, voucher: Voucher, day: date, *, above_price: bool = False) -> None:
+        if voucher.expired or date.fromisoformat(voucher.expires_on) < day:
+            return
+        if voucher.redeemed_fen >= voucher.face_value_fen or voucher in self.pending:
+            return
+        choices = (
+            [
+                (p, i)
+                for p in self.providers
+                if p not in self.barred
+                for i in self.items[p]
+                if self.item_category[i] in voucher.categories
+            ]
+            if above_price
+            else []
+        )
+        provider_item = self.rng.choice(choices) if choices else None
+        if above_price and provider_item is not None:
+            provider, item = provider_item
+            order = Order.create(
+                stream=self.next_id("order"),
+                buyer=voucher.holder,
+                item=item,
+                provider=provider,
+                channel="online",
+                price_fen=self.item_fee[item] * 2,
+            )
+            self.use_voucher(
+                voucher,
+                order=order,
+                amount_fen=min(voucher.face_value_fen - voucher.redeemed_fen, order.price_fen),
+            )
+            if order.price_fen > order.vouchers_fen:
+                order.initiate_payment(method="alipay")
+                self.counters["payment"] += 1
+                order.settle(actor=self.settler, payment_ref=f"PAY{self.counters['payment']:06d}")
+            order.complete()
+            self.add(voucher, order)
+            self.result.misconduct["voucher order priced above the item's normal price"] += 1
+            return
+        eligible = [
+            (p, i)
+            for p in self.rng.sample(self.providers, k=min(20, len(self.providers)))
+            if p not in self.barred
+            for i in self.items[p]
+        ]
+        for provider, item in eligible:
+            if self.item_category[item] in voucher.categories:
+                order = Order.create(
+                    stream=self.next_id("order"),
+                    buyer=voucher.holder,
+                    item=item,
+                    provider=provider,
+                    channel="online",
+                    price_fen=self.item_fee[item],
+                )
+                self.use_voucher(
+                    voucher,
+                    order=order,
+                    amount_fen=min(voucher.face_value_fen - voucher.redeemed_fen, order.price_fen),
+                )
+                if order.price_fen > order.vouchers_fen:
+                    order.initiate_payment(method="wechat")
+                    self.counters["payment"] += 1
+                    order.settle(
+                        actor=self.settler, payment_ref=f"PAY{self.counters['payment']:06d}"
+                    )
+                order.complete()
+                self.add(voucher, order)
+                return
+
+    # -- misconduct and supervision --------------------------------------------------------------
+
+    def misconduct(self, day: date) -> None:
+        rng = self.rng
+        done = self.result.misconduct
+        progress = self.entries / self.target
+        if rng.random() < 0.3:
+            self.service_record(day, late=True)
+            done["late service records"] += 1
+        if progress > 0.2 and done["records sharing one evidence file"] < 6 and rng.random() < 0.5:
+            self.service_record(day, digest=self.reused, provider=self.providers[2])
+            done["records sharing one evidence file"] += 1
+        if progress > 0.45 and not self.burst_done:
+            self.burst_done = True
+            self.flush()
+            home = self.county_windows[0] if self.county_windows else self.windows[0]
+            for _ in range(max(30, len(self.members) // 20)):
+                self.enterprise(
+                    home if self.hunan else self.operator, home, self.region_of[home], key=False
+                )
+                done["registrations in a burst before the assessment"] += 1
+            self.flush()
+        if progress > 0.5 and not self.blacklist_done:
+            self.blacklist_done = True
+            self.blacklist()
+        if progress > 0.55 and self.promotions and not self.counters["promotion-change"]:
+            self.counters["promotion-change"] += 1
+            self.flush()
+            promotion: Promotion = self.app.repository.get(self.promotions[0].id)
+            if not promotion.ended:
+                promotion.change(
+                    actor=promotion.organiser, changes={"terms": "首单八折"}, force_majeure=None
+                )
+                self.attempt("a promotion changed without force majeure", promotion)
+                promotion = self.app.repository.get(promotion.id)
+                promotion.change(
+                    actor=promotion.organiser,
+                    changes={"ends_on": "延期"},
+                    force_majeure={
+                        "description": "暴雨灾害导致线下活动暂停",
+                        "evidence_sha256": self.digest(),
+                    },
+                )
+                self.add(promotion)
+        if (
+            not self.hunan
+            and progress > 0.6
+            and not self.counters["voucher-misconduct"]
+            and self.vouchers
+        ):
+            self.counters["voucher-misconduct"] += 1
+            self.flush()
+            self.redeem(self.vouchers[-1], day, above_price=True)
+        if self.hunan and progress > 0.8 and not self.notice_done:
+            self.notice_done = True
+            self.termination(day)
+
+    def blacklist(self) -> None:
+        provider = max(self.providers[3:], key=lambda p: (self.complaints_against[p], p))
+        self.flush()
+        state: Provider = self.app.repository.get(provider)
+        state.blacklist(actor=self.blacklister, reason="多次投诉查实、虚假宣传")
+        self.add(state)
+        self.flush()
+        self.barred.add(provider)
+        attempt = self.sketch_item(provider, "新服务", fee_fen=30_000)
+        self.attempt("a blacklisted provider publishing", attempt)
+        if self.hunan:
+            recovery = FundRecovery.order(
+                stream="recovery/00001",
+                actor=self.authority,
+                subject=self.home_of[provider],
+                amount_fen=300_000,
+                period=f"{self.clock.day.year}",
+                basis="服务记录不实(HN 25)",
+            )
+            self.add(
+                recovery,
+                AwardRevocation.revoke(
+                    stream="award-revocation/00001",
+                    actor=self.authority,
+                    subject=self.home_of[provider],
+                    award="省级示范窗口平台",
+                    basis="HN 25",
+                ),
+            )
+        else:
+            member = self.members[5]
+            holder: Member = self.app.repository.get(member)
+            holder.blacklist(actor=self.operator, reason="虚假交易套取创业券")
+            self.add(holder)
+            self.barred.add(member)
+            self.members.remove(member)
+
+    def termination(self, day: date) -> None:
+        window = self.county_windows[-1]
+        self.flush()
+        platform: Platform = self.app.repository.get(window)
+        effective = day + timedelta(days=100)
+        platform.give_notice(effective_on=effective, announcement_sha256=self.digest())
+        self.add(platform)
+        self.flush()
+        platform = self.app.repository.get(window)
+        for party in self.app.parties_of(window):
+            platform.notify(party=party, channel=self.rng.choice(("站内信", "短信", "电子邮件")))
+        self.add(platform)
+        self.flush()
+        platform = self.app.repository.get(window)
+        platform.terminate(reason="运营机构调整")
+        self.attempt("terminating before the notice period ends", platform)
+        self.result.misconduct["termination notice given (3 months)"] += 1
+
+    def finale(self) -> None:
+        self.flush()
+        record, served = self.records[-1]
+        outsider = next(m for m in self.members if m not in served)
+        state: ServiceRecord = self.app.repository.get(record)
+        state.evaluate(enterprise=outsider, score=5, comment="好评")
+        self.attempt("an evaluation by someone the service did not serve", state)
+        if not self.hunan:
+            export = DataExport.export(
+                stream=self.next_id("export"),
+                actor=self.operator,
+                authorisation=None,
+                recipient="某数据公司",
+                scope=["交易统计"],
+                records=1000,
+                sha256=self.digest(),
+            )
+            self.attempt("an export without a data-sharing authorisation", export)
+            self.add(
+                DataExport.export(
+                    stream=self.next_id("export"),
+                    actor=self.operator,
+                    authorisation=self.sharing,
+                    recipient="安徽省就业创业研究院",
+                    scope=["交易统计"],
+                    records=self.counters["order"],
+                    sha256=self.digest(),
+                )
+            )
+            voucher = Voucher.issue(
+                stream=self.next_id("voucher"),
+                actor=self.operator,
+                holder=self.members[0],
+                face_value_fen=100_000,
+                expires_on=(self.clock.day + timedelta(days=90)).isoformat(),
+                categories=list(CATEGORIES),
+            )
+            self.attempt("a voucher issued by the operator", voucher)
+            self.add(
+                AnnualEvaluation.record(
+                    actor=self.supervisor,
+                    subject=self.operator,
+                    year=self.clock.day.year,
+                    grade="良好",
+                    sha256=self.digest(),
+                )
+            )
 
 
 def run_demo(
-    db: Database,
+    db: Any,
     origin: str,
     *,
     policy: str,
     keys: Keystore | MemorySigners,
     vault: DisclosureVault,
-    events: int = 400,
+    events: int = 15_000,
     seed: int = 1,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Build one demonstration ledger of about ``events`` entries."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
-    app = LedgerApplication(db, origin, signers=keys)
-    root = LocalSigner.generate()
+    """Build one demonstration ledger of at least ``events`` entries under ``policy``."""
+    rng = random.Random(f"{seed}/{policy}")  # noqa: S311 - synthetic data, not secrets
+    clock = SimClock(rng)
+    app = LedgerApplication(db, origin, signers=keys, clock=clock.now)
+    root = LocalSigner.from_seed(rng.randbytes(32))
+    log_signer = LocalSigner.from_seed(rng.randbytes(32))
     keys.add("root", root)
-    log_signer = LocalSigner.generate()
     keys.add(log_actor(origin), log_signer)
-    app.open_ledger(policy=policy, root_actor="root", root_signers=[root], log_signer=log_signer)
-    actors = _Actors(app, keys, "root")
-    result = DemoResult(origin=origin)
-
-    hub = actors.enrol("platform/hub", "hub operator")
-    authority = actors.enrol("authority/province", "provincial authority")
-    hub_platform = Platform.apply_for(
-        stream="platform/hub",
-        actor=hub,
-        name="省中小企业公共服务平台",
-        level="hub",
-        parent=None,
-        region="湖南省",
-    )
-    hub_platform.certify(actor=authority, certificate="HN-HUB-0001")
-    app.save(hub_platform)
-
-    windows = []
-    for i, city in enumerate(CITIES[:4]):
-        city_authority = actors.enrol(f"authority/{city}", "city authority")
-        actor = actors.enrol(f"platform/{city}", "window platform")
-        window = Platform.apply_for(
-            stream=f"platform/{city}",
-            actor=actor,
-            name=f"{city}市综合窗口",
-            level="city",
-            parent="platform/hub",
-            region=city,
+    with event_clock(clock.tick):
+        app.open_ledger(
+            policy=policy, root_actor="root", root_signers=[root], log_signer=log_signer
         )
-        window.recommend(actor=city_authority)
-        window.certify(actor=authority, certificate=f"HN-WIN-{i + 1:04d}")
-        app.save(window)
-        windows.append(actor)
-
-    providers = []
-    for i in range(12):
-        actor = actors.enrol(f"provider/{i + 1:03d}", "provider")
-        provider = Provider.apply_for(
-            stream=actor,
-            actor=actor,
-            name=f"{rng.choice(CITIES)}{rng.choice(ITEMS)}服务有限公司",
-            credit_code=_credit_code(rng),
-            categories=rng.sample(ITEMS, k=2),
-        )
-        provider.verify_real_name(actor=hub, method="unified social credit code check")
-        provider.review(
-            actor=hub,
-            documents=[
-                {"type": "营业执照", "sha256": hashlib.sha256(rng.randbytes(16)).hexdigest()}
-            ],
-            valid_until="2028-12-31",
-        )
-        provider.admit(actor=hub, platform=rng.choice(windows))
-        app.save(provider)
-        providers.append(actor)
-
-    enterprises = []
-    for i in range(40):
-        member_of = rng.choice(windows)
-        stream = f"enterprise/{i + 1:04d}"
-        body = {
-            "contact": {
-                "name": rng.choice(SURNAMES) + rng.choice("伟芳娜敏静强磊军"),
-                "phone": f"1{rng.randint(3000000000, 9999999999)}",
-                "id_card": f"4301{rng.randint(10**13, 10**14 - 1)}",
-            }
-        }
-        redacted, disclosures = redact(body, PI_PATHS)
-        enterprise = Enterprise.register(
-            stream=stream,
-            actor=member_of,
-            name=f"{rng.choice(COUNTIES)}{rng.choice(INDUSTRIES)}有限公司",
-            credit_code=_credit_code(rng),
-            platform=member_of,
-            contact=redacted["contact"],
-        )
-        app.save(enterprise)
-        result.disclosures += vault.store(stream, disclosures)
-        enterprises.append(stream)
-
-    # One provider's key is rotated: the old key is revoked, a new one registered.
-    rotated = providers[0]
-    old = keys.signer_for(rotated, app.refresh_keys())
-    if old is not None:
-        app.revoke_key(by="root", key=old.key_id, reason="key rotation (device replaced)")
-        actors.enrol(rotated, "")  # same actor, new key
-
-    day = date(2026, 3, 2)
-    n = 0
-    while (app.recorder.max_notification_id() or 0) < events:
-        n += 1
-        provider_id = rng.choice(providers)
-        served = rng.sample(enterprises, k=rng.choice((1, 1, 2, 5, 12)))
-        record = ServiceRecord.record(
-            stream=f"service/{n:06d}",
-            actor=rng.choice(windows),
-            provider=provider_id,
-            platform="platform/hub",
-            item=rng.choice(ITEMS),
-            enterprises=served,
-            channel=rng.choice(("online", "offline")),
-            charge=rng.choice(("free", "commercial")),
-            fee_fen=rng.choice((0, 50_000, 120_000, 300_000)),
-            evidence=_evidence(rng, day),
-        )
-        if rng.random() < 0.4:
-            record.evaluate(
-                actor=hub, enterprise=served[0], score=rng.randint(3, 5), comment="满意"
-            )
-        app.save(record)
-        day += timedelta(days=rng.choice((0, 0, 1)))
-        if progress is not None:
-            progress(app.recorder.max_notification_id() or 0, events)
-
+    result = DemoResult(origin=origin, policy=policy)
+    province = DemoProvince(app, keys, vault, rng, clock, result, events, progress)
+    province.build()
     app.publish()
     for row in db.iter_log(origin):
         result.entries += 1
         result.by_type[row.topic] += 1
-    result.actors = actors.roles
+    entries = list(app.entries())
+    result.first = _time_of(entries[0])
+    result.last = _time_of(entries[-1])
+    result.actors = province.roles
+    result.compliance_findings = len(check_compliance(entries).findings)
     return result
+
+
+def _time_of(raw: bytes) -> str:
+    from ledger.core.envelope import decode_entry
+
+    return decode_entry(raw).envelope.time

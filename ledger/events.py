@@ -6,8 +6,11 @@ dataclass fields beyond the common ones are exactly its entry's ``body`` members
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from eventsourcing.domain import (
     BaseAggregate,
@@ -25,6 +28,17 @@ ENVELOPE_FIELDS = frozenset(
 )
 EVENT_CLASSES: dict[str, type[LedgerEvent]] = {}
 AGGREGATE_OF: dict[str, str] = {}
+_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("ledger_event_clock", default=None)
+
+
+@contextmanager
+def event_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Events created inside the block take their time from ``clock`` (replays, simulations)."""
+    token = _CLOCK.set(clock)
+    try:
+        yield
+    finally:
+        _CLOCK.reset(token)
 
 
 class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
@@ -36,6 +50,14 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
     actor: str
 
     ABSTRACT: ClassVar[bool] = True
+    #: Whether the actor must be in good standing to write this event (DOMAIN.md §3
+    #: rules 1, 2 and 4); applications, complaints and exits are written regardless.
+    ACTING: ClassVar[bool] = True
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        clock = _CLOCK.get()
+        return clock() if clock is not None else datetime.now(UTC)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -46,11 +68,13 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
             raise LedgerError(f"event type {cls.__name__} is defined twice")
         EVENT_CLASSES[cls.__name__] = cls
 
-    def check(self, aggregate: Any) -> None:
-        """The hard rules this event must satisfy against the aggregate's state.
+    def check(self, state: Any, ctx: Any) -> None:
+        """The hard rules this event must satisfy, given its aggregate's state before it.
 
-        Runs when the event is decided by a command and when a client submits it
-        signed, never on replay: what was valid when written stays history.
+        ``ctx`` is a :class:`ledger.domain.rules.RuleContext`: the policy in force and
+        the current state of every other subject. It runs when the event is about to be
+        stored (from a command or signed by a client), never on replay: what was valid
+        when written stays history.
         """
 
     def body(self) -> dict[str, Any]:
@@ -69,22 +93,12 @@ class LedgerAggregate(BaseAggregate[str]):
 
     Event = LedgerEvent
 
-    @classmethod
-    def _create(cls, event_class: Any, *, id: Any = None, **kwargs: Any) -> Self:
-        aggregate = super()._create(event_class, id=id, **kwargs)
-        created: Any = aggregate.pending_events[0]
-        created.check(None)
-        return aggregate
+    def roles(self) -> frozenset[str]:
+        """The roles this subject holds when it is an actor (none by default)."""
+        return frozenset()
 
-    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
-        """As eventsourcing's, but the event's rules are checked before it mutates."""
-        kwargs = {**kwargs, "originator_id": self.id, "originator_version": self.version + 1}
-        if kwargs.get("timestamp") is None:
-            kwargs["timestamp"] = event_class.create_timestamp()
-        event = event_class(**kwargs)
-        event.check(self)
-        event.mutate(self)
-        self.pending_events.append(event)
+    def standing(self, ctx: Any) -> None:
+        """Raise when this subject may not act now (unverified, unadmitted, barred)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if "Event" not in cls.__dict__:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,22 @@ KEYS_CHANGED = "ledger key events changed"
 
 class KeysChangedError(LedgerError):
     """Key events were stored since the writer last read them: refresh and seal again."""
+
+
+class SubjectsChangedError(LedgerError):
+    """A subject read while deciding a batch changed before the batch was stored."""
+
+    def __init__(self, streams: Sequence[str]) -> None:
+        self.streams = list(streams)
+        super().__init__(
+            f"{', '.join(self.streams)} changed while this was decided; reload and try again"
+        )
+
+
+def changed_streams(rows: Sequence[tuple[Any, Any]], read_set: Mapping[str, int]) -> list[str]:
+    """Streams of ``read_set`` whose stored version (``rows``: stream, max version) differs."""
+    found = {str(stream): int(version) for stream, version in rows}
+    return sorted(s for s, v in read_set.items() if found.get(s, 0) != v)
 
 
 class ConfigurationError(LedgerError):
@@ -144,6 +160,16 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             )
             if c.fetchone() is not None:
                 raise KeysChangedError(KEYS_CHANGED)
+        read_set: Mapping[str, int] | None = kwargs.get("read_set")
+        if read_set:  # still under the write lock: what the rules read is unchanged
+            marks = ",".join("?" * len(read_set))
+            c.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {self.events_table_name} "
+                f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                list(read_set),
+            )
+            if changed := changed_streams(c.fetchall(), read_set):
+                raise SubjectsChangedError(changed)
         return returning
 
     def construct_create_table_statements(self) -> list[str]:
@@ -179,6 +205,19 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 (self.datastore.schema, self.events_table_name, after),
                 prepare=True,
             )
+        read_set: Mapping[str, int] | None = kwargs.get("read_set")
+        if read_set:  # under the table lock: what the rules read is unchanged
+            curs.execute(
+                SQL(
+                    "SELECT originator_id AS s, max(originator_version) AS v FROM {}.{} "
+                    "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(read_set),),
+                prepare=True,
+            )
+            rows = [(r["s"], r["v"]) for r in curs.fetchall()]  # dict rows, as eventsourcing's
+            if changed := changed_streams(rows, read_set):
+                raise SubjectsChangedError(changed)
         self._notify_channel(curs)
         # Columns as arrays in binary: entry bytes go over the wire as they are, without
         # the text escaping of eventsourcing's composite-type rows.

@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 
 from ledger.app import LedgerApplication
+from ledger.calendar import local_date
 from ledger.core.bundle import verify_bundle
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.crypto import LocalSigner
@@ -36,6 +37,7 @@ from ledger.core.note import sign_note, verifier_key
 from ledger.core.sign import seal
 from ledger.core.trust import key_stream
 from ledger.keystore import MemorySigners
+from ledger.province import Province
 from ledger.publisher import Publisher
 from ledger.storage import Database
 from ledger.tlog import TreeStore
@@ -218,6 +220,69 @@ def bench_bundle(entries: int, directory: Path | None, workers: int | None) -> N
     print("goal >= 15,000 entries/s on two cores:", "MET" if rate >= 15_000 else "NOT MET")
 
 
+PROVIDER, ITEM, MEMBER = "provider/1", "item/1", "member/1"
+
+
+def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> None:
+    """What a service record needs under the Hunan pack, through the real commands: the
+    authorities, a certified hub and one certified window platform per client (each
+    client records as its platform), an admitted provider, its item, and a member."""
+    province = Province(app, signers)
+    province.organisation("org/province", "省中小企业主管部门", ["provincial_authority"])
+    province.organisation("org/city", "市中小企业主管部门", ["city_authority"])
+    province.platform(
+        "platform/hub",
+        name="省枢纽服务平台",
+        level="hub",
+        parent=None,
+        region="湖南省",
+        certifier="org/province",
+        certificate="HUB-1",
+    )
+    for i in range(clients):
+        province.platform(
+            f"platform/{i}",
+            name=f"窗口服务平台 {i}",
+            level="city",
+            parent="platform/hub",
+            region=f"城市 {i}",
+            certifier="org/province",
+            recommender="org/city",
+            certificate=f"WIN-{i}",
+        )
+    province.provider(
+        PROVIDER,
+        name="管理咨询有限公司",
+        credit_code="91430100MA4L000001",
+        categories=["管理咨询"],
+        reviewer="platform/hub",
+        platform="platform/0",
+        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
+        valid_until=(local_date(datetime.now(UTC)) + timedelta(days=730)).isoformat(),
+    )
+    province.item(
+        ITEM,
+        provider=PROVIDER,
+        title="企业管理咨询",
+        category="管理咨询",
+        function="专业服务",
+        charge="commercial",
+        fee_fen=120_000,
+        content="诊断与方案",
+        standard="行业标准",
+        process="受理-诊断-交付",
+        time_limit_days=10,
+    )
+    province.enterprise(
+        MEMBER,
+        by="platform/0",
+        platform="platform/0",
+        name="新材料有限公司",
+        credit_code="91430181MA4L000002",
+        contact={"name": "王伟", "phone": "13800000001"},
+    )
+
+
 def bench_latency(url: str, clients: int, seconds: float) -> None:
     db_url, schema = _fresh(url)
     db = Database(db_url)
@@ -230,9 +295,9 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
         app.open_ledger(
             policy="hunan-sme-2015", root_actor="root", root_signers=[root], log_signer=log
         )
-        for i in range(clients):
-            signer = signers.add(f"platform/{i}", LocalSigner.generate())
-            app.register_key(by="root", subject=f"platform/{i}", public_key=signer.public_key)
+        _onboard(app, signers, clients)
+        policy = app.policy
+        basis = local_date(datetime.now(UTC)).isoformat()
         covered: list[tuple[float, int]] = []  # (time, size) of each new checkpoint
         publisher = Publisher(
             db,
@@ -251,17 +316,27 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
             n = 0
             while time.monotonic() < stop:
                 n += 1
+                stream = f"service/{i}-{n}"
                 record = ServiceRecord.record(
-                    stream=f"service/{i}-{n}",
+                    policy=policy,
+                    stream=stream,
                     actor=f"platform/{i}",
-                    provider="provider/1",
-                    platform="platform/hub",
-                    item="管理咨询",
-                    enterprises=["enterprise/1"],
+                    provider=PROVIDER,
+                    platform=f"platform/{i}",
+                    item=ITEM,
+                    enterprises=[MEMBER],
                     channel="online",
-                    charge="free",
-                    fee_fen=0,
-                    evidence=[],
+                    charge="commercial",
+                    fee_fen=120_000,
+                    evidence=[
+                        {
+                            "type": "合同",
+                            "sha256": hashlib.sha256(stream.encode()).hexdigest(),
+                            "basis_date": basis,
+                            "media_type": "application/pdf",
+                            "size": 1234,
+                        }
+                    ],
                 )
                 recording = own.save(record)[0]
                 with lock:

@@ -4,20 +4,82 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from ledger.app import LedgerApplication
-from ledger.core.crypto import LocalSigner
+from ledger.core.crypto import LocalSigner, Signer
 from ledger.domain.services import ServiceRecord
+from ledger.events import LedgerEvent
 from ledger.keystore import MemorySigners
+from ledger.policy import PolicyPack, load_pack
+from ledger.province import Province
 from ledger.storage import Database
 
 ORIGIN = "ledger.example.org/test"
+POLICY = "hunan-sme-2015"
+
+# Who takes part in every test ledger (DOMAIN.md §1 under the Hunan pack): the provincial
+# and two city authorities, the hub and two certified window platforms that record
+# services, one admitted provider with one published item, and enterprise members.
+PROVINCIAL_AUTHORITY = "org/province"
+CITY_AUTHORITIES = {"platform/changsha": "org/changsha", "platform/zhuzhou": "org/zhuzhou"}
+HUB = "platform/hub"
+CHANGSHA = "platform/changsha"
+ZHUZHOU = "platform/zhuzhou"
+PROVIDER = "provider/001"
+ITEM = "item/0001"
+MEMBERS = ("member/0001", "member/0002", "member/0003")
+MEMBER = MEMBERS[0]  # the enterprise ``service_record`` serves
+BASIS_DATE = "2026-11-20"
+
+WINDOWS = {
+    CHANGSHA: ("长沙市综合窗口服务平台", "长沙", "HN-WIN-0001"),
+    ZHUZHOU: ("株洲市综合窗口服务平台", "株洲", "HN-WIN-0002"),
+}
+ITEM_FIELDS: dict[str, Any] = {
+    "title": "企业管理咨询",
+    "category": "管理咨询",
+    "function": "专业服务",
+    "charge": "commercial",
+    "fee_fen": 120_000,
+    "content": "诊断与方案",
+    "standard": "行业标准",
+    "process": "受理-诊断-交付",
+    "time_limit_days": 10,
+}
+
+#: Entries ``open_ledger`` writes: LedgerOpened; a key and OrganisationRegistered per
+#: authority (3); the hub's key, application and certificate; per window (2) a key,
+#: application, recommendation and certificate; the provider's key, application,
+#: verification, review and admission; the item; per member (3) its registration,
+#: verification and key.
+OPENING_ENTRIES = 1 + 3 * 2 + 3 + 2 * 4 + 5 + 1 + 3 * 3
+
+
+@cache
+def policy() -> PolicyPack:
+    """The test ledgers' policy pack (its deadlines go into every service record)."""
+    return load_pack(POLICY)
+
+
+class Signers(MemorySigners):
+    """Custodial keys in memory that also remember each actor's newest key (``enrolled``),
+    so tests can sign entries as a client would, or forge them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enrolled: dict[str, LocalSigner] = {}
+
+    def add(self, actor: str, signer: Signer) -> Signer:
+        if isinstance(signer, LocalSigner):
+            self.enrolled[actor] = signer
+        return super().add(actor, signer)
 
 
 @dataclass
@@ -27,7 +89,11 @@ class OpenLedger:
     signers: MemorySigners
     root: LocalSigner
     log: LocalSigner
-    actors: dict[str, LocalSigner]
+    actors: dict[str, LocalSigner]  # every key enrolled through this ledger, by actor
+    province: Province = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.province = Province(self.app, self.signers)
 
     def enrol(self, actor: str) -> LocalSigner:
         signer = LocalSigner.generate()
@@ -36,21 +102,26 @@ class OpenLedger:
         self.actors[actor] = signer
         return signer
 
-    def record_service(self, n: int, actor: str = "platform/changsha") -> ServiceRecord:
+    def record_service(self, n: int, actor: str = CHANGSHA) -> ServiceRecord:
         record = service_record(n, actor)
         self.app.save(record)
         return record
 
 
-def service_record(n: int, actor: str = "platform/changsha") -> ServiceRecord:
-    """Service record number ``n``: one enterprise served, one contract as evidence."""
+def service_record(
+    n: int, actor: str = CHANGSHA, enterprises: list[str] | None = None, stream: str | None = None
+) -> ServiceRecord:
+    """Service record number ``n`` by window platform ``actor``: the provider's item
+    delivered to ``MEMBER`` (or to ``enterprises``), one contract as evidence, whose
+    digest is distinct per ``n``."""
     return ServiceRecord.record(
-        stream=f"service/{n:06d}",
+        policy=policy(),
+        stream=stream or f"service/{n:06d}",
         actor=actor,
-        provider="provider/001",
-        platform="platform/hub",
-        item="管理咨询",
-        enterprises=[f"enterprise/{n:04d}"],
+        provider=PROVIDER,
+        platform=actor,
+        item=ITEM,
+        enterprises=list(enterprises or [MEMBER]),
         channel="offline",
         charge="commercial",
         fee_fen=120_000,
@@ -58,7 +129,7 @@ def service_record(n: int, actor: str = "platform/changsha") -> ServiceRecord:
             {
                 "type": "合同",
                 "sha256": f"{n:064x}",
-                "basis_date": "2026-11-20",
+                "basis_date": BASIS_DATE,
                 "media_type": "application/pdf",
                 "size": 1234,
             }
@@ -66,16 +137,110 @@ def service_record(n: int, actor: str = "platform/changsha") -> ServiceRecord:
     )
 
 
-def open_ledger(db: Database, origin: str = ORIGIN) -> OpenLedger:
-    signers = MemorySigners()
-    root, log = LocalSigner.generate(), LocalSigner.generate()
+def service_body(
+    n: int, actor: str = CHANGSHA, enterprises: list[str] | None = None
+) -> dict[str, Any]:
+    """The body of the ``ServiceRecorded`` that ``service_record`` decides, for entries a
+    client signs itself (or a forger builds)."""
+    (event,) = service_record(n, actor, enterprises).collect_events()
+    assert isinstance(event, LedgerEvent)
+    return event.body()
+
+
+def open_ledger(
+    db: Database,
+    origin: str = ORIGIN,
+    *,
+    root: LocalSigner | None = None,
+    log: LocalSigner | None = None,
+) -> OpenLedger:
+    """An open ledger whose window platforms can record services: everything a
+    ``ServiceRecorded`` needs is onboarded through the real commands (``OPENING_ENTRIES``)."""
+    signers = Signers()
+    root, log = root or LocalSigner.generate(), log or LocalSigner.generate()
     signers.add("root", root)
     app = LedgerApplication(db, origin, signers=signers, clock=lambda: datetime.now(UTC))
-    app.open_ledger(policy="hunan-sme-2015", root_actor="root", root_signers=[root], log_signer=log)
-    opened = OpenLedger(db, app, signers, root, log, {})
-    opened.enrol("platform/changsha")
-    opened.enrol("platform/zhuzhou")
+    app.open_ledger(policy=POLICY, root_actor="root", root_signers=[root], log_signer=log)
+    opened = OpenLedger(db, app, signers, root, log, signers.enrolled)
+    p = opened.province
+    p.organisation(PROVINCIAL_AUTHORITY, "湖南省经济和信息化委员会", ["provincial_authority"])
+    p.organisation(CITY_AUTHORITIES[CHANGSHA], "长沙市经济和信息化局", ["city_authority"])
+    p.organisation(CITY_AUTHORITIES[ZHUZHOU], "株洲市工业和信息化局", ["city_authority"])
+    p.platform(
+        HUB,
+        name="湖南省中小企业公共服务平台",
+        level="hub",
+        parent=None,
+        region="湖南省",
+        certifier=PROVINCIAL_AUTHORITY,
+        certificate="HN-HUB-0001",
+    )
+    for window in WINDOWS:
+        add_window(opened, window)
+    p.provider(
+        PROVIDER,
+        name="长沙智达管理咨询有限公司",
+        credit_code="91430100MA4L000001",
+        categories=[ITEM_FIELDS["category"]],
+        reviewer=HUB,
+        platform=CHANGSHA,
+        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
+        valid_until="2028-12-31",
+    )
+    p.item(ITEM, provider=PROVIDER, **ITEM_FIELDS)
+    for i, member in enumerate(MEMBERS, start=1):
+        p.enterprise(
+            member,
+            by=CHANGSHA,
+            platform=CHANGSHA,
+            name=f"浏阳新材料{i}号有限公司",
+            credit_code=f"91430181MA4L{i:06d}",
+            contact={"name": "王伟", "phone": f"138000000{i:02d}"},
+        )
+    assert app.recorder.max_notification_id() == OPENING_ENTRIES
     return opened
+
+
+def add_window(
+    ledger: OpenLedger,
+    stream: str,
+    *,
+    writer: LedgerApplication | None = None,
+    own_key: bool = False,
+) -> str:
+    """Certify window platform ``stream``: applied, recommended by its city, certified.
+
+    ``writer``: another application (sharing ``ledger.signers``) writes it, as another
+    process would. ``own_key``: the platform keeps its key itself (it signs its own
+    entries as a client), so ``ledger.signers`` holds no key for it.
+    """
+    name, region, certificate = WINDOWS.get(
+        stream, (f"{stream} 综合窗口服务平台", stream.rsplit("/", 1)[-1], f"HN-{stream}")
+    )
+    recommender = CITY_AUTHORITIES.get(stream, CITY_AUTHORITIES[CHANGSHA])
+    province: Province = ledger.province
+    if own_key:
+        keys = Signers()
+        keys.add("root", ledger.root)
+        for actor in (PROVINCIAL_AUTHORITY, recommender):
+            keys.add(actor, ledger.actors[actor])
+        writer = LedgerApplication(ledger.db, ledger.app.origin, signers=keys)
+        province = Province(writer, keys)
+    elif writer is not None:
+        province = Province(writer, ledger.signers)
+    province.platform(
+        stream,
+        name=name,
+        level="city",
+        parent=HUB,
+        region=region,
+        certifier=PROVINCIAL_AUTHORITY,
+        recommender=recommender,
+        certificate=certificate,
+    )
+    if own_key:
+        ledger.actors[stream] = keys.enrolled[stream]
+    return stream
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 
 from ledger.app import EntryRejectedError, LedgerApplication
 from ledger.verification import verify_ledger
-from tests.support import ORIGIN, OpenLedger
+from tests.support import ORIGIN, OpenLedger, add_window
 
 
 def test_revocation_by_another_writer_is_seen_before_storing(ledger: OpenLedger) -> None:
@@ -25,14 +25,14 @@ def test_revocation_by_another_writer_is_seen_before_storing(ledger: OpenLedger)
 
 def test_key_registered_by_another_writer_is_found(ledger: OpenLedger) -> None:
     ledger.record_service(1)
+    position = ledger.app._keyring_position
     other = LedgerApplication(ledger.db, ORIGIN, signers=ledger.signers)
-    from ledger.core.crypto import LocalSigner
-
-    newcomer = LocalSigner.generate()
-    ledger.signers.add("platform/xiangtan", newcomer)
-    other.register_key(by="root", subject="platform/xiangtan", public_key=newcomer.public_key)
+    # another writer onboards a window platform, registering its key in the same batch
+    add_window(ledger, "platform/xiangtan", writer=other)
+    assert ledger.app._keyring_position == position  # this writer has not seen the key
 
     ledger.record_service(2, actor="platform/xiangtan")  # the stale writer refreshes and signs
+    assert ledger.app._keyring_position > position
     assert verify_ledger(ledger.db, ORIGIN).ok
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner
+from ledger.core.envelope import decode_entry
 from ledger.core.pi import PI_MEMBER, opens, redact
 from ledger.disclosures import DisclosureVault, VaultError
-from ledger.domain.registration import Enterprise
+from ledger.domain.registration import Member
 from ledger.keystore import Keystore, KeystoreError
 from ledger.storage import Database
 from ledger.verification import verify_ledger
-from tests.support import ORIGIN, OpenLedger
+from tests.support import CHANGSHA, ORIGIN, OpenLedger
 
 
 def test_keystore_signs_for_registered_actor_and_reopens(db: Database) -> None:
@@ -54,18 +55,21 @@ def test_disclosures_open_and_erasure_keeps_the_ledger_intact(ledger: OpenLedger
     vault = DisclosureVault(ledger.db, ORIGIN, os.urandom(32))
     contact = {"name": "王芳", "phone": "13800000000", "id_card": "430102199001011234"}
     redacted, disclosures = redact({"contact": contact}, ["/contact/name", "/contact/phone"])
-    enterprise = Enterprise.register(
-        stream="enterprise/0001",
-        actor="platform/changsha",
+    member = Member.register(
+        stream="member/0100",
+        actor=CHANGSHA,
+        kind="enterprise",
         name="浏阳电子信息有限公司",
         credit_code="91430181MA4L000000",
-        platform="platform/changsha",
-        contact=redacted["contact"],
+        identity=redacted["contact"],
+        platform=CHANGSHA,
+        state_owned=False,
     )
-    ledger.app.save(enterprise)
-    assert vault.store("enterprise/0001", disclosures) == 2
+    ledger.app.save(member)
+    assert vault.store("member/0100", disclosures) == 2
 
-    stored = next(r.state for r in ledger.db.iter_log(ORIGIN) if r.topic == "EnterpriseRegistered")
+    stored = next(r.state for r in ledger.db.iter_log(ORIGIN) if r.originator_id == member.id)
+    assert decode_entry(stored).envelope.type == "MemberRegistered"
     assert b"13800000000" not in stored
     assert "王芳".encode() not in stored
     commitment = redacted["contact"]["phone"]
@@ -74,7 +78,7 @@ def test_disclosures_open_and_erasure_keeps_the_ledger_intact(ledger: OpenLedger
     assert opened.value == "13800000000"
     assert opens(commitment, opened)
 
-    assert vault.erase("enterprise/0001") == 2
+    assert vault.erase("member/0100") == 2
     assert vault.open(commitment[PI_MEMBER]) is None
     report = verify_ledger(ledger.db, ORIGIN)
     assert report.ok, report.failure
@@ -82,7 +86,7 @@ def test_disclosures_open_and_erasure_keeps_the_ledger_intact(ledger: OpenLedger
 
 def test_vault_with_another_master_key_cannot_unwrap(ledger: OpenLedger) -> None:
     _, disclosures = redact({"phone": "13900000000"}, ["/phone"])
-    DisclosureVault(ledger.db, ORIGIN, os.urandom(32)).store("enterprise/0002", disclosures)
+    DisclosureVault(ledger.db, ORIGIN, os.urandom(32)).store("member/0101", disclosures)
     other = DisclosureVault(ledger.db, ORIGIN, os.urandom(32))
     with pytest.raises(VaultError, match="wrong master key"):
         other.open(disclosures[0].commitment())

@@ -83,6 +83,9 @@ def test_every_section_6_parameter_is_a_field() -> None:
         "satisfied_evaluation",
         "evidence_types",
         "key_registrars",
+        "government_payees",
+        "admin_authorisation",
+        "data_sharing",
     }
 
 
@@ -137,6 +140,7 @@ def test_hunan_parameters_and_articles() -> None:
     )
     assert p.evidence_types.articles == ("HN 23",)
     assert p.key_registrars.roles == ("hub_operator",)
+    assert (p.government_payees, p.admin_authorisation, p.data_sharing) == (None, None, None)
     assert "省枢纽服务平台运营机构" in load_pack(HUNAN).roles["hub_operator"]
 
 
@@ -163,6 +167,12 @@ def test_anhui_parameters_and_articles() -> None:
     assert (p.satisfied_evaluation.at_least, p.satisfied_evaluation.scale_max) == (4, 5)
     assert p.evidence_types is None
     assert p.key_registrars.roles == ("cloud_operator",)
+    assert p.government_payees is not None
+    assert p.government_payees.articles == ("AH 6",)
+    assert p.admin_authorisation is not None
+    assert p.admin_authorisation.articles == ("AH 27",)
+    assert p.data_sharing is not None
+    assert p.data_sharing.articles == ("AH 34",)
     assert pack.roles["cloud_operator"] == "云平台运营商"
 
 
@@ -194,6 +204,7 @@ def test_anhui_parameters_and_articles() -> None:
                 6: ("AH 14", "AH 17", "AH 19"),
                 7: ("AH 6", "AH 14"),
                 8: ("AH 34",),
+                9: ("AH 13(3)",),
                 12: (),
                 13: (),
             },
@@ -204,7 +215,7 @@ def test_hard_rules_per_domain_section_3(name: str, rules: dict[int, tuple[str, 
     pack = load_pack(name)
     assert {rule.number: rule.articles for rule in pack.hard_rules} == rules
     assert pack.applies(12)
-    assert not pack.applies(3 if name == HUNAN else 9)
+    assert not pack.applies(3 if name == HUNAN else 10)
     assert pack.rule(99) is None
 
 
@@ -392,12 +403,18 @@ def test_a_third_province_pack_loads_from_a_file(tmp_path: Path) -> None:
             "satisfied_evaluation": {"at_least": 8, "scale_max": 10, "articles": ["EX 12"]},
             "evidence_types": None,
             "key_registrars": {"roles": ["provincial_platform"], "articles": ["EX 5"]},
+            "government_payees": None,
+            "admin_authorisation": None,
+            "data_sharing": None,
         },
         "hard_rules": [
             {"number": 1, "summary": "real name first", "articles": ["EX 5"]},
             {"number": 12, "summary": "valid keys only", "articles": []},
             {"number": 13, "summary": "append only", "articles": []},
         ],
+        "permissions": {
+            "ServiceRecorded": {"roles": ["provincial_platform"], "articles": ["EX 12"]},
+        },
     }
     path = _write(tmp_path, "example-province-2020", third)  # a single object: one version
     pack = load_pack_file(path, on=date(2020, 7, 1))
@@ -406,5 +423,6 @@ def test_a_third_province_pack_loads_from_a_file(tmp_path: Path) -> None:
     assert pack.parameters.satisfied_evaluation.at_least == 8
     assert pack.applies(1)
     assert not pack.applies(11)
+    assert pack.permissions["ServiceRecorded"].roles == ("provincial_platform",)
     assert pack.for_date(date(2030, 1, 1)) == pack
     assert "example-province-2020" not in available_packs()

@@ -1,29 +1,86 @@
-"""Service records with their evidence, and evaluations (HN 19(2), 23)."""
+"""Service records with their evidence, corrections and evaluations (HN 19(2), 23)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ledger.domain.errors import RuleViolationError
+from ledger.calendar import CALENDAR_VERSION, DEFAULT_CALENDAR
+from ledger.domain.catalogue import ServiceItem, check_charge
+from ledger.domain.errors import LifecycleError
+from ledger.domain.registration import Member, Platform, Provider, corrected_version, parse_day
+from ledger.domain.rules import RuleContext
+from ledger.domain.trading import CHANNELS, _score
 from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.policy import PolicyPack
 
-EVIDENCE_TYPES = (
-    "通知",
-    "合同",
-    "二维码签到数据",
-    "服务签名表",
-    "现场照片",
-    "总结或验收报告",
-    "审计报告",
-    "服务收支凭证",
-    "用户评价意见",
-)
+EVIDENCE_MEMBERS = frozenset({"type", "sha256", "basis_date", "media_type", "size"})
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def basis_day(policy: PolicyPack, evidence: list[dict[str, Any]]) -> date | None:
+    """The day the service's basis arose: the earliest basis document, else any evidence."""
+    types = policy.parameters.evidence_types
+    basis = [e for e in evidence if types is None or e.get("type") in types.basis] or evidence
+    try:
+        days = [date.fromisoformat(e["basis_date"]) for e in basis]
+    except (KeyError, TypeError, ValueError):
+        return None  # check_evidence names the bad item
+    return min(days) if days else None
+
+
+def record_deadline(policy: PolicyPack, evidence: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """HN 23's deadline for a record with ``evidence``: due date and the calendar used."""
+    parameter = policy.parameters.service_record_deadline
+    basis = basis_day(policy, evidence)
+    if parameter is None or basis is None:
+        return None
+    deadline = DEFAULT_CALENDAR.deadline(basis, parameter.working_days)
+    return {
+        "basis_date": basis.isoformat(),
+        "working_days": parameter.working_days,
+        "due": deadline.due.isoformat() if deadline.due is not None else None,
+        "status": deadline.status,
+        "calendar": CALENDAR_VERSION,
+    }
+
+
+def check_evidence(ctx: RuleContext, subject: str, evidence: Any) -> None:
+    """Each item: a listed type, a SHA-256 digest, a basis date not after today, a file."""
+    if not isinstance(evidence, list) or not evidence:
+        raise LifecycleError(subject, "a service record carries at least one evidence item")
+    types = ctx.policy.parameters.evidence_types
+    for n, item in enumerate(evidence):
+        where = f"evidence[{n}]"
+        if not isinstance(item, dict) or set(item) != EVIDENCE_MEMBERS:
+            raise LifecycleError(subject, f"{where} has exactly {sorted(EVIDENCE_MEMBERS)}")
+        if types is not None and item["type"] not in types.all_types:
+            raise LifecycleError(
+                subject,
+                f"{where}: type {item['type']!r} is not in the list of "
+                f"{'; '.join(types.articles)} ({', '.join(types.all_types)})",
+            )
+        if not isinstance(item["sha256"], str) or not _SHA256.fullmatch(item["sha256"]):
+            raise LifecycleError(subject, f"{where}: sha256 must be 64 lowercase hex digits")
+        basis = parse_day(item["basis_date"], subject, f"{where}.basis_date")
+        if basis > ctx.day:
+            raise LifecycleError(
+                subject, f"{where}: basis_date {basis} is after the day it is recorded ({ctx.day})"
+            )
+        size = item["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise LifecycleError(subject, f"{where}: size must be a positive number of bytes")
+        if not isinstance(item["media_type"], str) or "/" not in item["media_type"]:
+            raise LifecycleError(subject, f"{where}: media_type must be a MIME type")
 
 
 class ServiceRecord(LedgerAggregate):
-    """One service delivered by a provider through a platform, with its evidence."""
+    """Stream ``service/<id>``: one service delivered by a provider through a platform."""
 
-    if TYPE_CHECKING:  # state set by events (eventsourcing turns annotations into fields)
+    if TYPE_CHECKING:
+        provider: str
+        platform: str
         enterprises: list[str]
         evaluated_by: set[str]
 
@@ -36,32 +93,83 @@ class ServiceRecord(LedgerAggregate):
         charge: str
         fee_fen: int
         evidence: list[dict[str, Any]]
+        deadline: dict[str, Any] | None
 
-        def check(self, aggregate: Any) -> None:  # noqa: ARG002 - creates the aggregate
-            for item in self.evidence:
-                if item.get("type") not in EVIDENCE_TYPES:
-                    raise RuleViolationError(
-                        0, "HN 23", f"evidence type {item.get('type')!r} is not in the HN 23 list"
-                    )
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            stream = self.originator_id
+            if self.actor not in (self.platform, self.provider):
+                raise LifecycleError(
+                    stream,
+                    f"{self.actor} records services of neither {self.platform} nor {self.provider}",
+                )
+            ctx.subject(self.platform, Platform, "platform").standing(ctx)
+            ctx.subject(self.provider, (Provider, Platform), "provider").standing(ctx)
+            item = ctx.subject(self.item, ServiceItem, "service item")
+            if item.provider != self.provider or item.withdrawn:
+                raise LifecycleError(stream, f"{self.item} is not an open item of {self.provider}")
+            if self.channel not in CHANNELS:
+                raise LifecycleError(stream, f"channel {self.channel!r} is not one of {CHANNELS}")
+            fields = {**item.fields, "charge": self.charge, "fee_fen": self.fee_fen}
+            check_charge(ctx, stream, fields)
+            ctx.require(
+                7,
+                not item.free or self.fee_fen == 0,
+                f"{self.item} is free; the record cannot charge {self.fee_fen} fen",
+            )
+            if not self.enterprises or len(set(self.enterprises)) != len(self.enterprises):
+                raise LifecycleError(stream, "a record names the distinct enterprises it served")
+            for enterprise in self.enterprises:
+                ctx.subject(enterprise, Member, "member")
+            check_evidence(ctx, stream, self.evidence)
+            expected = record_deadline(ctx.policy, self.evidence)
+            if self.deadline != expected:
+                raise LifecycleError(
+                    stream, f"deadline {self.deadline} is not the calendar's {expected} (HN 23)"
+                )
 
         def apply(self, aggregate: Any) -> None:
+            aggregate.provider, aggregate.platform = self.provider, self.platform
             aggregate.enterprises = list(self.enterprises)
             aggregate.evaluated_by = set()
+
+    class EvidenceAttached(LedgerEvent):
+        """A correction: evidence that arrived later, naming the record event it completes."""
+
+        corrects: int
+        evidence: list[dict[str, Any]]
+        reason: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            corrected_version(ctx, state, self.corrects)
+            if self.actor not in (state.platform, state.provider):
+                raise LifecycleError(state.id, f"{self.actor} did not record this service")
+            check_evidence(ctx, state.id, self.evidence)
+
+        def apply(self, aggregate: Any) -> None:
+            pass
 
     class ServiceEvaluated(LedgerEvent):
         enterprise: str
         score: int
         comment: str
 
-        def check(self, aggregate: Any) -> None:
-            if self.enterprise not in aggregate.enterprises:
-                raise RuleViolationError(
-                    9, "HN 19(2)", f"{self.enterprise} did not receive this service"
-                )
-            if self.enterprise in aggregate.evaluated_by:
-                raise RuleViolationError(
-                    9, "HN 19(2)", f"{self.enterprise} has already evaluated this service"
-                )
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            ctx.require(
+                9,
+                self.actor == self.enterprise,
+                f"{self.actor} cannot evaluate on behalf of {self.enterprise}",
+            )
+            ctx.require(
+                9,
+                self.enterprise in state.enterprises,
+                f"{self.enterprise} did not receive this service",
+            )
+            ctx.require(
+                9,
+                self.enterprise not in state.evaluated_by,
+                f"{self.enterprise} has already evaluated this service",
+            )
+            _score(ctx, state.id, self.score)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.evaluated_by.add(self.enterprise)
@@ -70,6 +178,7 @@ class ServiceRecord(LedgerAggregate):
     def record(
         cls,
         *,
+        policy: PolicyPack,
         stream: str,
         actor: str,
         provider: str,
@@ -93,9 +202,19 @@ class ServiceRecord(LedgerAggregate):
             charge=charge,
             fee_fen=fee_fen,
             evidence=evidence,
+            deadline=record_deadline(policy, evidence),
         )
 
-    def evaluate(self, *, actor: str, enterprise: str, score: int, comment: str) -> None:
+    def attach_evidence(self, *, actor: str, evidence: list[dict[str, Any]], reason: str) -> None:
         self.trigger_event(
-            self.ServiceEvaluated, actor=actor, enterprise=enterprise, score=score, comment=comment
+            self.EvidenceAttached, actor=actor, corrects=1, evidence=evidence, reason=reason
+        )
+
+    def evaluate(self, *, enterprise: str, score: int, comment: str) -> None:
+        self.trigger_event(
+            self.ServiceEvaluated,
+            actor=enterprise,
+            enterprise=enterprise,
+            score=score,
+            comment=comment,
         )

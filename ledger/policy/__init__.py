@@ -22,7 +22,10 @@ months, working days, scores); a float anywhere fails. Roles are identifiers def
 in ``roles`` (identifier -> Chinese name); the ledger's root actor may always
 register keys and is not listed in ``key_registrars``. ``hard_rules`` lists the rules
 of DOMAIN.md §3 (by number) that apply under the pack, with their articles; the
-ledger invariants 12 and 13 have no article and are in every pack.
+ledger invariants 12 and 13 have no article and are in every pack. ``permissions`` maps
+each event type the regulation has to the roles that may write it (granted roles from
+``roles``, or the intrinsic ones of ``INTRINSIC_ROLES``); an event type not listed is not
+part of the regulation and is refused under it.
 
 A file that does not validate raises :class:`PolicyError` naming the file and each
 bad field.
@@ -49,16 +52,21 @@ from pydantic import (
 from ledger.core.errors import LedgerError
 
 __all__ = [
+    "INTRINSIC_ROLES",
     "PACKS_DIR",
+    "AdminAuthorisation",
     "AgeRange",
+    "DataSharing",
     "Deadline",
     "EvidenceTypes",
     "FreeFunctions",
+    "GovernmentPayees",
     "HardRule",
     "KeyRegistrars",
     "NationalLaw",
     "Notice",
     "Parameters",
+    "Permission",
     "PolicyError",
     "PolicyPack",
     "Retention",
@@ -73,6 +81,22 @@ __all__ = [
 
 PACKS_DIR = Path(__file__).with_name("packs")
 LEDGER_INVARIANTS = frozenset({12, 13})  # DOMAIN.md §3 rules that hold under every pack
+#: Roles an actor holds by what it is, not by a grant: the ledger's root actor; the
+#: subject a stream is about acting on it ("self"); platforms by level; providers; members.
+INTRINSIC_ROLES = frozenset(
+    {
+        "root",
+        "self",
+        "platform",
+        "hub_platform",
+        "city_platform",
+        "county_platform",
+        "industry_platform",
+        "cloud_platform",
+        "provider",
+        "member",
+    }
+)
 
 Article = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3} \d+(\(\d+\))?$")]
 RoleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -173,6 +197,32 @@ class KeyRegistrars(_Sourced):
     roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
 
 
+class GovernmentPayees(_Sourced):
+    """Roles that may never be the payee of a transaction (rule 7, AH 6)."""
+
+    roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
+
+
+class AdminAuthorisation(_Sourced):
+    """Who needs a prior authorisation for every action, and who grants it (rule 5, AH 27)."""
+
+    admin_role: RoleId
+    grantor_role: RoleId
+
+
+class DataSharing(_Sourced):
+    """Who authorises exports of business data to third parties (rule 8, AH 34)."""
+
+    authoriser_role: RoleId
+
+
+class Permission(_Data):
+    """The roles that may write one event type, and the articles that say so."""
+
+    roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
+    articles: tuple[Article, ...] = ()
+
+
 class Parameters(_Data):
     """Every parameter of DOMAIN.md §6; ``None`` where the regulation has none."""
 
@@ -188,6 +238,9 @@ class Parameters(_Data):
     satisfied_evaluation: SatisfiedEvaluation
     evidence_types: EvidenceTypes | None
     key_registrars: KeyRegistrars
+    government_payees: GovernmentPayees | None
+    admin_authorisation: AdminAuthorisation | None
+    data_sharing: DataSharing | None
 
 
 class HardRule(_Data):
@@ -214,6 +267,7 @@ class PolicyPack(_Data):
     roles: dict[RoleId, Text]
     parameters: Parameters
     hard_rules: tuple[HardRule, ...]
+    permissions: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z]+$")], Permission]
 
     _file: Path | None = PrivateAttr(default=None)
 
@@ -225,12 +279,22 @@ class PolicyPack(_Data):
         ]
         cited = {a for p in sourced for a in p.articles}
         cited |= {a for rule in self.hard_rules for a in rule.articles}
+        cited |= {a for p in self.permissions.values() for a in p.articles}
         if missing := sorted(cited - self.source.articles.keys()):
             raise ValueError(f"articles cited but not in source.articles: {', '.join(missing)}")
         roles = set(params.key_registrars.roles)
         if params.voucher_issuer is not None:
             roles.add(params.voucher_issuer.role)
-        if undefined := sorted(roles - self.roles.keys()):
+        if params.government_payees is not None:
+            roles.update(params.government_payees.roles)
+        if params.admin_authorisation is not None:
+            roles.update(
+                (params.admin_authorisation.admin_role, params.admin_authorisation.grantor_role)
+            )
+        if params.data_sharing is not None:
+            roles.add(params.data_sharing.authoriser_role)
+        roles.update(r for p in self.permissions.values() for r in p.roles)
+        if undefined := sorted(roles - self.roles.keys() - INTRINSIC_ROLES):
             raise ValueError(f"roles used but not defined in roles: {', '.join(undefined)}")
         numbers = [rule.number for rule in self.hard_rules]
         if numbers != sorted(set(numbers)):

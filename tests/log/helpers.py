@@ -16,12 +16,11 @@ from ledger.core.sign import seal
 from ledger.domain.services import ServiceRecord
 from ledger.storage import Database, table_prefix
 from ledger.tlog import SignedCheckpoint
-from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import CHANGSHA as CHANGSHA
+from tests.support import MEMBER, ORIGIN, OpenLedger, owner_sql
+from tests.support import OPENING_ENTRIES as OPENING_ENTRIES
 from tests.support import CliResult as CliResult
 from tests.support import run_cli as run_cli
-
-OPENING_ENTRIES = 3  # LedgerOpened and two KeyRegistered
-CHANGSHA = "platform/changsha"
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,11 @@ def record_and_publish(ledger: OpenLedger, batches: list[range]) -> list[SignedC
     return signed
 
 
-def evaluate(ledger: OpenLedger, n: int, actor: str = CHANGSHA) -> None:
-    """Version 2 of ``service/<n>``: an entry whose ``prev`` names version 1."""
+def evaluate(ledger: OpenLedger, n: int) -> None:
+    """Version 2 of ``service/<n>``: an entry whose ``prev`` names version 1, signed by
+    the enterprise the service was delivered to."""
     record: ServiceRecord = ledger.app.repository.get(f"service/{n:06d}")
-    record.evaluate(actor=actor, enterprise=f"enterprise/{n:04d}", score=5, comment="ok")
+    record.evaluate(enterprise=MEMBER, score=5, comment="ok")
     ledger.app.save(record)
 
 

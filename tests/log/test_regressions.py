@@ -12,15 +12,17 @@ from tests.log.helpers import (
     run_cli,
     tables,
 )
-from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import OPENING_ENTRIES, ORIGIN, OpenLedger, owner_sql
 
 
 def test_missing_tree_node_fails_verification(ledger: OpenLedger, database_url: str) -> None:
-    record_and_publish(ledger, [range(1, 6)])  # 3 opening entries + 5 = 8 leaves
-    owner_sql(ledger.db, f"DELETE FROM {tables().nodes} WHERE level = 3 AND idx = 0")
+    record_and_publish(ledger, [range(1, 6)])  # the opening entries + 5 leaves
+    # the node of the tree's largest perfect subtree, which every root of this size needs
+    level = (OPENING_ENTRIES + 5).bit_length() - 1
+    owner_sql(ledger.db, f"DELETE FROM {tables().nodes} WHERE level = ? AND idx = 0", (level,))
     report = verify_ledger(ledger.db, ORIGIN)
     assert report.failure is not None
-    assert "(3, 0) is not stored" in report.failure.problem
+    assert f"({level}, 0) is not stored" in report.failure.problem
     result = run_cli("verify", "--db", database_url)
     assert result.code == 1
     assert "Traceback" not in result.err

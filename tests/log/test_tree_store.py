@@ -30,7 +30,7 @@ from tests.log.helpers import (
 from tests.support import ORIGIN, OpenLedger, open_ledger, owner_sql
 
 BATCHES = [range(1, 8), range(8, 21), range(21, 22), range(22, 41)]
-SIZES = [OPENING_ENTRIES + b.stop - 1 for b in BATCHES]  # 10, 23, 24, 43
+SIZES = [OPENING_ENTRIES + b.stop - 1 for b in BATCHES]
 
 
 @pytest.fixture

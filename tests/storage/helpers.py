@@ -14,67 +14,50 @@ from ledger.core.sign import seal
 from ledger.domain.services import ServiceRecord
 from ledger.storage import Database
 from ledger.verification import Report, verify_ledger
-from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import CHANGSHA as CHANGSHA
+from tests.support import MEMBER as MEMBER
+from tests.support import MEMBERS as MEMBERS
+from tests.support import ORIGIN, OpenLedger, owner_sql, service_record
+from tests.support import ZHUZHOU as ZHUZHOU
 from tests.support import CliResult as CliResult
 from tests.support import run_cli as run_cli
+from tests.support import service_body as service_body
 
-CHANGSHA = "platform/changsha"
-ZHUZHOU = "platform/zhuzhou"
 MULTI_STREAM = "service/000100"
-MULTI_ENTERPRISES = ["enterprise/0100", "enterprise/0101", "enterprise/0102"]
-
-
-def service_body(n: int, enterprises: list[str] | None = None) -> dict[str, Any]:
-    """The body of a ``ServiceRecorded`` like ``OpenLedger.record_service`` writes."""
-    return {
-        "provider": "provider/001",
-        "platform": "platform/hub",
-        "item": "管理咨询",
-        "enterprises": enterprises if enterprises is not None else [f"enterprise/{n:04d}"],
-        "channel": "offline",
-        "charge": "commercial",
-        "fee_fen": 120_000,
-        "evidence": [
-            {
-                "type": "合同",
-                "sha256": f"{n:064x}",
-                "basis_date": "2026-11-20",
-                "media_type": "application/pdf",
-                "size": 1234,
-            }
-        ],
-    }
+MULTI_ENTERPRISES = list(MEMBERS)
 
 
 def record_multi(
     ledger: OpenLedger, stream: str, enterprises: list[str], actor: str = CHANGSHA
 ) -> ServiceRecord:
-    """Save a service record delivered to several enterprises (so it can be evaluated often)."""
-    body = service_body(0, enterprises)
-    record = ServiceRecord.record(stream=stream, actor=actor, **body)
+    """Save a service record delivered to several enterprises (so it can be evaluated often);
+    its evidence digest is the stream's number."""
+    n = int(stream.rsplit("/", 1)[-1])
+    record = service_record(n, actor, enterprises, stream=stream)
     ledger.app.save(record)
     return record
 
 
-def evaluate(ledger: OpenLedger, stream: str, enterprise: str, actor: str = CHANGSHA) -> None:
+def evaluate(ledger: OpenLedger, stream: str, enterprise: str = MEMBER) -> None:
+    """``enterprise``, a recipient of the service, evaluates it (signed by its own key)."""
     record: ServiceRecord = ledger.app.repository.get(stream)
-    record.evaluate(actor=actor, enterprise=enterprise, score=5, comment="ok")
+    record.evaluate(enterprise=enterprise, score=5, comment="ok")
     ledger.app.save(record)
 
 
 def populate(ledger: OpenLedger) -> None:
     """A few dozen entries: records by two actors, evaluations, one stream of 4 versions.
 
-    Log: 3 opening entries, 27 more; ``service/000100`` has versions 1..4, interleaved.
+    Log: the opening entries, 27 more; ``service/000100`` has versions 1..4, interleaved.
     """
     for n in range(1, 13):
         ledger.record_service(n, actor=CHANGSHA if n % 2 else ZHUZHOU)
     record_multi(ledger, MULTI_STREAM, MULTI_ENTERPRISES)
     for n in (3, 5, 7):
-        evaluate(ledger, f"service/{n:06d}", f"enterprise/{n:04d}")
+        evaluate(ledger, f"service/{n:06d}")
     for i, enterprise in enumerate(MULTI_ENTERPRISES):
         ledger.record_service(13 + 2 * i, actor=ZHUZHOU)
-        evaluate(ledger, MULTI_STREAM, enterprise, actor=ZHUZHOU if i % 2 else CHANGSHA)
+        evaluate(ledger, MULTI_STREAM, enterprise)
         ledger.record_service(14 + 2 * i, actor=CHANGSHA)
     for n in (19, 20):
         ledger.record_service(n)

@@ -9,7 +9,7 @@ import pytest
 
 from ledger.storage import Database
 from tests.storage.helpers import CliResult, assert_intact, cli_verify, run_cli
-from tests.support import ORIGIN, OpenLedger
+from tests.support import OPENING_ENTRIES, ORIGIN, OpenLedger
 
 
 def assert_usage_error(result: CliResult, *fragments: str) -> None:
@@ -84,7 +84,7 @@ def test_json_report(ledger: OpenLedger, database_url: str) -> None:
     (item,) = data["ledgers"]
     assert item["origin"] == ORIGIN
     assert item["ok"] is True
-    assert item["entries"] == 6
+    assert item["entries"] == OPENING_ENTRIES + 3
     assert "failure" not in item
     assert isinstance(item["seconds"], float | int)
 
@@ -93,7 +93,7 @@ def test_text_report(ledger: OpenLedger, database_url: str) -> None:
     ledger.record_service(1)
     result = run_cli("verify", "--db", database_url)
     assert result.code == 0, result.err
-    assert result.out.startswith(f"ok    {ORIGIN}: 4 entries intact")
+    assert result.out.startswith(f"ok    {ORIGIN}: {OPENING_ENTRIES + 1} entries intact")
 
 
 def test_database_holding_no_ledger(database_url: str) -> None:

@@ -24,6 +24,8 @@ from ledger.storage import Database, StorageError
 from ledger.verification import verify_ledger
 from tests.storage.helpers import (
     CHANGSHA,
+    MEMBER,
+    MEMBERS,
     ZHUZHOU,
     assert_intact,
     cli_verify,
@@ -32,7 +34,14 @@ from tests.storage.helpers import (
     record_multi,
     service_body,
 )
-from tests.support import ORIGIN, OpenLedger, open_ledger
+from tests.support import (
+    OPENING_ENTRIES,
+    ORIGIN,
+    OpenLedger,
+    add_window,
+    open_ledger,
+    service_record,
+)
 
 OTHER_ORIGIN = "ledger.example.org/other"
 
@@ -61,7 +70,7 @@ def test_entry_bytes_come_back_exactly(ledger: OpenLedger, database_url: str) ->
             version=1,
             prev=None,
             type_="ServiceRecorded",
-            body=service_body(1),
+            body=service_body(1, CHANGSHA),
             actor=CHANGSHA,
         ).raw
     )
@@ -73,10 +82,10 @@ def test_entry_bytes_come_back_exactly(ledger: OpenLedger, database_url: str) ->
 
 
 def test_non_ascii_body_bytes_come_back_exactly(ledger: OpenLedger) -> None:
-    """UTF-8 body text (管理咨询) is stored as the signed bytes, not re-encoded."""
+    """UTF-8 body text (the evidence type 合同) is stored as the signed bytes, not re-encoded."""
     record = ledger.record_service(7)
     (row,) = [r for r in ledger.db.iter_log(ORIGIN) if r.originator_id == record.id]
-    assert "管理咨询".encode() in row.state
+    assert "合同".encode() in row.state
     assert b"\\u" not in row.state
     decode_entry(row.state)  # still canonical
 
@@ -136,13 +145,13 @@ def _second_app(ledger: OpenLedger, database_url: str) -> tuple[Database, Ledger
 
 def test_two_writers_on_one_stream_exactly_one_wins(ledger: OpenLedger, database_url: str) -> None:
     stream = "service/000001"
-    record_multi(ledger, stream, ["enterprise/0001", "enterprise/0002", "enterprise/0003"])
+    record_multi(ledger, stream, list(MEMBERS))
     db2, app2 = _second_app(ledger, database_url)
     try:
         mine: ServiceRecord = ledger.app.repository.get(stream)
         theirs: ServiceRecord = app2.repository.get(stream)
-        mine.evaluate(actor=CHANGSHA, enterprise="enterprise/0001", score=5, comment="ok")
-        theirs.evaluate(actor=ZHUZHOU, enterprise="enterprise/0002", score=4, comment="ok")
+        mine.evaluate(enterprise=MEMBERS[0], score=5, comment="ok")
+        theirs.evaluate(enterprise=MEMBERS[1], score=4, comment="ok")
         before = raws(ledger.db)
 
         ledger.app.save(mine)
@@ -153,13 +162,13 @@ def test_two_writers_on_one_stream_exactly_one_wins(ledger: OpenLedger, database
         assert after[: len(before)] == before
         assert len(after) == len(before) + 1
         winner = decode_entry(after[-1]).envelope
-        assert (winner.stream, winner.version, winner.actor) == (stream, 2, CHANGSHA)
-        assert winner.body["enterprise"] == "enterprise/0001"
+        assert (winner.stream, winner.version, winner.actor) == (stream, 2, MEMBERS[0])
+        assert winner.body["enterprise"] == MEMBERS[0]
         assert_intact(ledger.db, database_url)
 
         # The loser reloads and retries: it chains onto the winner's entry.
         again: ServiceRecord = app2.repository.get(stream)
-        again.evaluate(actor=ZHUZHOU, enterprise="enterprise/0002", score=4, comment="ok")
+        again.evaluate(enterprise=MEMBERS[1], score=4, comment="ok")
         app2.save(again)
         last = decode_entry(raws(ledger.db)[-1]).envelope
         assert (last.version, last.prev) == (3, hashlib.sha256(after[-1]).hexdigest())
@@ -195,18 +204,17 @@ def _race(
 def test_thread_race_keeps_streams_gap_free(ledger: OpenLedger, database_url: str) -> None:
     """Two threads, each with its own application and connection, race on one stream."""
     iterations = 50 if ledger.db.is_postgres else 20
-    enterprises = ["enterprise/a", "enterprise/b"]
+    enterprises = list(MEMBERS[:2])
     apps = [_second_app(ledger, database_url) for _ in enterprises]
     barrier = threading.Barrier(len(apps), timeout=30)
     outcomes: list[list[str]] = [[] for _ in apps]
 
     def writer(n: int) -> None:
         _, app = apps[n]
-        actor = (CHANGSHA, ZHUZHOU)[n]
         for i in range(iterations):
             try:
                 record: ServiceRecord = app.repository.get(f"service/{i:06d}")
-                record.evaluate(actor=actor, enterprise=enterprises[n], score=3, comment="race")
+                record.evaluate(enterprise=enterprises[n], score=3, comment="race")
                 barrier.wait()  # both hold version 1 before either saves
                 barrier.wait()
                 app.save(record)
@@ -237,7 +245,7 @@ def test_thread_race_keeps_streams_gap_free(ledger: OpenLedger, database_url: st
 def test_thread_race_with_retries_loses_nothing(ledger: OpenLedger, database_url: str) -> None:
     """Free-running writers that reload and retry on conflict: every evaluation lands once."""
     streams = 10 if ledger.db.is_postgres else 5
-    enterprises = ["enterprise/a", "enterprise/b", "enterprise/c"]
+    enterprises = list(MEMBERS)
     apps = [_second_app(ledger, database_url) for _ in enterprises]
     barrier = threading.Barrier(len(apps), timeout=30)
     conflicts = [0 for _ in apps]
@@ -250,7 +258,7 @@ def test_thread_race_with_retries_loses_nothing(ledger: OpenLedger, database_url
             for i in range(streams):
                 while True:
                     record: ServiceRecord = app.repository.get(f"service/{i:06d}")
-                    record.evaluate(actor=CHANGSHA, enterprise=enterprises[n], score=3, comment="")
+                    record.evaluate(enterprise=enterprises[n], score=3, comment="")
                     try:
                         app.save(record)
                         break
@@ -283,7 +291,7 @@ def test_ledgers_sharing_a_database_stay_apart(ledger: OpenLedger, database_url:
     other.record_service(4)
 
     mine, theirs = raws(ledger.db, ORIGIN), raws(ledger.db, OTHER_ORIGIN)
-    assert (len(mine), len(theirs)) == (6, 7)
+    assert (len(mine), len(theirs)) == (OPENING_ENTRIES + 3, OPENING_ENTRIES + 4)
     assert not set(mine) & set(theirs)
     assert {decode_entry(raw).envelope.ledger for raw in mine} == {ORIGIN}
     assert {decode_entry(raw).envelope.ledger for raw in theirs} == {OTHER_ORIGIN}
@@ -292,14 +300,14 @@ def test_ledgers_sharing_a_database_stay_apart(ledger: OpenLedger, database_url:
     assert ledger.db.events_table(ORIGIN) != ledger.db.events_table(OTHER_ORIGIN)
     assert ledger.db.origins() == sorted([ORIGIN, OTHER_ORIGIN])
 
-    assert verify_ledger(ledger.db, ORIGIN).entries == 6
-    assert verify_ledger(ledger.db, OTHER_ORIGIN).entries == 7
+    assert verify_ledger(ledger.db, ORIGIN).entries == OPENING_ENTRIES + 3
+    assert verify_ledger(ledger.db, OTHER_ORIGIN).entries == OPENING_ENTRIES + 4
     result = cli_verify(database_url)
     assert result.code == 0, result.err
     by_origin = {item["origin"]: item for item in result.json()["ledgers"]}
     assert set(by_origin) == {ORIGIN, OTHER_ORIGIN}
-    assert by_origin[ORIGIN]["entries"] == 6
-    assert by_origin[OTHER_ORIGIN]["entries"] == 7
+    assert by_origin[ORIGIN]["entries"] == OPENING_ENTRIES + 3
+    assert by_origin[OTHER_ORIGIN]["entries"] == OPENING_ENTRIES + 4
     assert all(item["ok"] for item in by_origin.values())
 
 
@@ -311,7 +319,7 @@ def test_a_ledger_refuses_entries_of_another(ledger: OpenLedger) -> None:
         version=1,
         prev=None,
         type_="ServiceRecorded",
-        body=service_body(1),
+        body=service_body(1, CHANGSHA),
         actor=CHANGSHA,
         origin=OTHER_ORIGIN,
     )
@@ -341,7 +349,7 @@ def _record_entry(
         version=1,
         prev=None,
         type_="ServiceRecorded",
-        body=service_body(42),
+        body=service_body(42, actor),
         actor=actor,
         time=time,
         origin=origin,
@@ -351,13 +359,13 @@ def _record_entry(
 def test_client_signed_entries_are_stored(ledger: OpenLedger, database_url: str) -> None:
     first = ledger.app.submit(_record_entry(ledger).raw)
     evaluation = forge(
-        ledger.actors[ZHUZHOU],
+        ledger.actors[MEMBER],
         stream="service/000042",
         version=2,
         prev=first.hash,
         type_="ServiceEvaluated",
-        body={"enterprise": "enterprise/0042", "score": 5, "comment": "好"},
-        actor=ZHUZHOU,
+        body={"enterprise": MEMBER, "score": 5, "comment": "好"},
+        actor=MEMBER,
     )
     second = ledger.app.submit(evaluation.raw)
     assert second.raw == evaluation.raw
@@ -366,7 +374,7 @@ def test_client_signed_entries_are_stored(ledger: OpenLedger, database_url: str)
     # The application reads client-signed entries like its own, and chains onto them.
     record: ServiceRecord = ledger.app.repository.get("service/000042")
     assert record.version == 2
-    assert record.evaluated_by == {"enterprise/0042"}
+    assert record.evaluated_by == {MEMBER}
     assert_intact(ledger.db, database_url)
 
 
@@ -430,16 +438,17 @@ def test_submit_rejects_non_canonical_encodings(ledger: OpenLedger) -> None:
 
 
 def _evaluation(
-    ledger: OpenLedger, version: int, prev: bytes | None, enterprise: str = "enterprise/0042"
+    ledger: OpenLedger, version: int, prev: bytes | None, enterprise: str = MEMBER
 ) -> bytes:
+    """An evaluation of ``service/000042`` signed by ``enterprise`` itself."""
     return forge(
-        ledger.actors[CHANGSHA],
+        ledger.actors[enterprise],
         stream="service/000042",
         version=version,
         prev=prev,
         type_="ServiceEvaluated",
         body={"enterprise": enterprise, "score": 5, "comment": "ok"},
-        actor=CHANGSHA,
+        actor=enterprise,
     ).raw
 
 
@@ -469,15 +478,13 @@ def test_submit_rejects_a_revoked_key(ledger: OpenLedger, database_url: str) -> 
     assert_intact(ledger.db, database_url)
 
 
-@pytest.mark.parametrize(
-    "enterprise", ["enterprise/9999", "enterprise/0042"], ids=["not-recipient", "twice"]
-)
+@pytest.mark.parametrize("enterprise", [MEMBERS[1], MEMBER], ids=["not-recipient", "twice"])
 def test_submit_rejects_an_event_the_aggregate_refuses(ledger: OpenLedger, enterprise: str) -> None:
-    first = ledger.app.submit(_record_entry(ledger).raw)
+    first = ledger.app.submit(_record_entry(ledger).raw)  # delivered to MEMBER only
     prev = first.hash
-    if enterprise == "enterprise/0042":  # a first, valid evaluation by the recipient
+    if enterprise == MEMBER:  # a first, valid evaluation by the recipient
         prev = ledger.app.submit(_evaluation(ledger, 2, prev)).hash
-    version = 3 if enterprise == "enterprise/0042" else 2
+    version = 3 if enterprise == MEMBER else 2
     before = raws(ledger.db)
     with pytest.raises((EntryRejectedError, RuleViolationError), match="HN 19"):
         ledger.app.submit(_evaluation(ledger, version, prev, enterprise=enterprise))
@@ -485,10 +492,11 @@ def test_submit_rejects_an_event_the_aggregate_refuses(ledger: OpenLedger, enter
 
 
 def test_custodial_save_without_a_key_writes_nothing(ledger: OpenLedger) -> None:
+    # A certified platform that keeps its key itself: the rules admit its record, but the
+    # custodial signers hold no key to sign it with.
+    nobody = add_window(ledger, "platform/nobody", own_key=True)
     before = raws(ledger.db)
-    record = ServiceRecord.record(
-        stream="service/000077", actor="platform/nobody", **service_body(77)
-    )
+    record = service_record(77, nobody)
     with pytest.raises(EntryRejectedError, match="no signing key for actor 'platform/nobody'"):
         ledger.app.save(record)
     assert raws(ledger.db) == before
@@ -496,20 +504,19 @@ def test_custodial_save_without_a_key_writes_nothing(ledger: OpenLedger) -> None
     signer = ledger.actors[ZHUZHOU]
     ledger.app.revoke_key(by="root", key=signer.key_id, reason="left the platform")
     before = raws(ledger.db)
-    record = ServiceRecord.record(stream="service/000078", actor=ZHUZHOU, **service_body(78))
+    record = service_record(78, ZHUZHOU)
     with pytest.raises(EntryRejectedError, match="no signing key"):
         ledger.app.save(record)
     assert raws(ledger.db) == before
 
 
 def test_a_batch_save_is_all_or_nothing(ledger: OpenLedger) -> None:
-    good = ServiceRecord.record(stream="service/000080", actor=CHANGSHA, **service_body(80))
-    bad = ServiceRecord.record(stream="service/000081", actor="platform/nobody", **service_body(81))
+    nobody = add_window(ledger, "platform/nobody", own_key=True)
+    good = service_record(80, CHANGSHA)
+    bad = service_record(81, nobody)  # passes the rules, fails when sealed: no custodial key
     before = raws(ledger.db)
-    with pytest.raises(EntryRejectedError):
+    with pytest.raises(EntryRejectedError, match="no signing key for actor 'platform/nobody'"):
         ledger.app.save(good, bad)
     assert raws(ledger.db) == before
-    ledger.app.save(
-        ServiceRecord.record(stream="service/000080", actor=CHANGSHA, **service_body(80))
-    )
+    ledger.app.save(service_record(80, CHANGSHA))
     assert decode_entry(raws(ledger.db)[-1]).envelope.version == 1

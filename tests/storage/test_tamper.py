@@ -8,13 +8,13 @@ exit 1 naming the first bad entry's log index and stream.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from eventsourcing.persistence import Notification
 
 from ledger.core.crypto import LocalSigner
-from ledger.core.envelope import assemble_entry, decode_entry, parse_time
+from ledger.core.envelope import Entry, assemble_entry, decode_entry, parse_time
 from ledger.verification import verify_ledger
 from tests.storage.helpers import (
     CHANGSHA,
@@ -33,7 +33,7 @@ from tests.storage.helpers import (
     row_state,
     service_body,
 )
-from tests.support import ORIGIN, OpenLedger, owner_sql
+from tests.support import BASIS_DATE, OPENING_ENTRIES, ORIGIN, OpenLedger, owner_sql
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def populated(ledger: OpenLedger, database_url: str) -> list[Notification]:
     """The ledger filled with a few dozen entries, verified intact; its rows in log order."""
     populate(ledger)
     rows = log_rows(ledger.db)
-    assert len(rows) == 30
+    assert len(rows) == OPENING_ENTRIES + 27
     assert [row.originator_version for row in rows if row.originator_id == MULTI_STREAM] == [
         1,
         2,
@@ -278,6 +278,9 @@ def test_forged_entry_by_registered_key_is_the_control(
 # -- (e) an entry signed by a revoked key -------------------------------------------------
 
 
+ZHUZHOU_STREAM = "service/000013"  # recorded by ZHUZHOU, one version
+
+
 def _revoke_zhuzhou(ledger: OpenLedger) -> tuple[LocalSigner, str]:
     signer = ledger.actors[ZHUZHOU]
     revocation = ledger.app.revoke_key(by="root", key=signer.key_id, reason="key compromised")
@@ -286,24 +289,44 @@ def _revoke_zhuzhou(ledger: OpenLedger) -> tuple[LocalSigner, str]:
     return signer, revoked_at
 
 
+def _late_evidence(
+    signer: LocalSigner, rows: list[Notification], stream: str, time: datetime
+) -> Entry:
+    """Evidence ZHUZHOU attaches to a record of its own: the next entry of ``stream``."""
+    version, prev = head(rows, stream)
+    assert decode_entry(row_state(rows, stream, 1)).envelope.actor == ZHUZHOU
+    return forge(
+        signer,
+        stream=stream,
+        version=version + 1,
+        prev=prev,
+        type_="EvidenceAttached",
+        body={
+            "corrects": 1,
+            "evidence": [
+                {
+                    "type": "现场照片",
+                    "sha256": "cd" * 32,
+                    "basis_date": BASIS_DATE,
+                    "media_type": "image/jpeg",
+                    "size": 2048,
+                }
+            ],
+            "reason": "late",
+        },
+        actor=ZHUZHOU,
+        time=time,
+    )
+
+
 def test_entry_signed_by_revoked_key(ledger: OpenLedger, database_url: str) -> None:
     populate(ledger)
     signer, revoked_at = _revoke_zhuzhou(ledger)
     rows = log_rows(ledger.db)
     assert_intact(ledger.db, database_url)
 
-    stream = "service/000100"
-    version, prev = head(rows, stream)
-    entry = forge(
-        signer,
-        stream=stream,
-        version=version + 1,
-        prev=prev,
-        type_="ServiceEvaluated",
-        body={"enterprise": "enterprise/0100", "score": 1, "comment": "late"},
-        actor=ZHUZHOU,
-        time=parse_time(revoked_at) + timedelta(seconds=1),
-    )
+    stream = ZHUZHOU_STREAM
+    entry = _late_evidence(signer, rows, stream, parse_time(revoked_at) + timedelta(seconds=1))
     insert_row(ledger.db, entry)
     assert log_rows(ledger.db)[-1].state == entry.raw
 
@@ -325,17 +348,7 @@ def test_entry_signed_at_the_revocation_instant_is_invalid(
     signer, revoked_at = _revoke_zhuzhou(ledger)
     rows = log_rows(ledger.db)
     stream = "service/000002"
-    version, prev = head(rows, stream)
-    entry = forge(
-        signer,
-        stream=stream,
-        version=version + 1,
-        prev=prev,
-        type_="ServiceEvaluated",
-        body={"enterprise": "enterprise/0002", "score": 1, "comment": "at"},
-        actor=ZHUZHOU,
-        time=parse_time(revoked_at),
-    )
+    entry = _late_evidence(signer, rows, stream, parse_time(revoked_at))
     insert_row(ledger.db, entry)
     assert_detected(
         ledger.db,
@@ -354,16 +367,8 @@ def test_entry_signed_before_revocation_is_the_control(
     populate(ledger)
     signer, revoked_at = _revoke_zhuzhou(ledger)
     rows = log_rows(ledger.db)
-    version, prev = head(rows, MULTI_STREAM)
-    entry = forge(
-        signer,
-        stream=MULTI_STREAM,
-        version=version + 1,
-        prev=prev,
-        type_="ServiceEvaluated",
-        body={"enterprise": "enterprise/0100", "score": 1, "comment": "late"},
-        actor=ZHUZHOU,
-        time=parse_time(revoked_at) - timedelta(microseconds=1),
+    entry = _late_evidence(
+        signer, rows, ZHUZHOU_STREAM, parse_time(revoked_at) - timedelta(microseconds=1)
     )
     insert_row(ledger.db, entry)
     report = assert_intact(ledger.db, database_url)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.exceptions import StarletteDeprecationWarning
@@ -16,12 +15,12 @@ from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner
 from ledger.core.envelope import b64encode
 from ledger.core.note import verifier_key
-from ledger.keystore import MemorySigners
 from ledger.storage import Database
 from ledger.tlog import SignedCheckpoint
 from ledger.witness import Witness
 from ledger.witnessing import WitnessConfig, WitnessingError
-from tests.support import ORIGIN, OpenLedger, service_record
+from tests.support import OPENING_ENTRIES as OPENING_ENTRIES
+from tests.support import ORIGIN, OpenLedger, open_ledger, service_record
 
 with warnings.catch_warnings():  # starlette prefers httpx2; httpx is what is installed
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -30,8 +29,10 @@ with warnings.catch_warnings():  # starlette prefers httpx2; httpx is what is in
 __all__ = ["TestClient"]
 
 PASSPHRASE = "witness state passphrase"
+#: A test ledger's size once open (``tests.support.open_ledger``): the sizes the witness
+#: tests grow logs to count from it.
+BASE = OPENING_ENTRIES
 SIZE_TYPE = "text/x.tlog.size"
-OPENING_ENTRIES = 3  # LedgerOpened and two KeyRegistered (tests.support.open_ledger)
 
 
 def witness_db(path: Path) -> Database:
@@ -68,14 +69,7 @@ def open_twin(
     Both ledgers sign valid checkpoints under the same verifier key, but their entries
     (times, enrolled keys) differ, so equal sizes have different roots.
     """
-    signers = MemorySigners()
-    signers.add("root", root)
-    app = LedgerApplication(db, origin, signers=signers, clock=lambda: datetime.now(UTC))
-    app.open_ledger(policy="hunan-sme-2015", root_actor="root", root_signers=[root], log_signer=log)
-    twin = OpenLedger(db, app, signers, root, log, {})
-    twin.enrol("platform/changsha")
-    twin.enrol("platform/zhuzhou")
-    return twin
+    return open_ledger(db, origin, root=root, log=log)
 
 
 def grow_to(ledger: OpenLedger, size: int) -> SignedCheckpoint:

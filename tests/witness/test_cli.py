@@ -29,7 +29,7 @@ from ledger.witness import Witness
 from ledger.witnessing import WitnessConfig
 from tests.log.helpers import CliResult, run_cli
 from tests.support import ORIGIN, open_ledger
-from tests.witness.helpers import PASSPHRASE, grow_to, log_vkey, open_twin, witness_db
+from tests.witness.helpers import BASE, PASSPHRASE, grow_to, log_vkey, open_twin, witness_db
 
 NAME = "supervisor.example.cn/witness-1"
 DEMO_ORIGIN = "demo.ledger.example.cn/hunan-sme-2015/run-1"
@@ -234,9 +234,13 @@ def test_witness_trust_refuses_a_malformed_vkey(tmp_path: Path) -> None:
 # -- misbehaviour reports -----------------------------------------------------------------------
 
 
+SMALL, LARGE = BASE + 6, BASE + 10
+
+
 @dataclass
 class Notes:
-    """Signed checkpoints of one log key: x6 and x10 of ledger X, y10 of its fork Y."""
+    """Signed checkpoints of one log key: x6 and x10 of ledger X, y10 of its fork Y (at
+    sizes ``SMALL`` and ``LARGE``: 6 and 10 entries past the opening ones)."""
 
     dir: Path
     url: str
@@ -254,7 +258,11 @@ def notes(tmp_path: Path) -> Iterator[Notes]:
         ledger = open_ledger(db)
         twin = open_twin(fork_db, ledger.root, ledger.log)
         paths = {}
-        for name, source, size in (("x6", ledger, 6), ("x10", ledger, 10), ("y10", twin, 10)):
+        for name, source, size in (
+            ("x6", ledger, SMALL),
+            ("x10", ledger, LARGE),
+            ("y10", twin, LARGE),
+        ):
             paths[name] = tmp_path / f"{name}.note"
             paths[name].write_text(grow_to(source, size).note, encoding="utf-8")
         yield Notes(tmp_path, url, log_vkey(ledger), paths["x6"], paths["x10"], paths["y10"])
@@ -277,7 +285,7 @@ def test_equal_checkpoints_show_no_misbehaviour(notes: Notes) -> None:
     result = misbehaviour(notes, notes.x10, notes.x10)
     assert result.code == 0
     assert result.out == ""
-    assert "no misbehaviour shown: both checkpoints agree at size 10" in result.err
+    assert f"no misbehaviour shown: both checkpoints agree at size {LARGE}" in result.err
 
 
 def test_different_sizes_need_a_proof_and_a_valid_one_shows_nothing(notes: Notes) -> None:
@@ -286,12 +294,16 @@ def test_different_sizes_need_a_proof_and_a_valid_one_shows_nothing(notes: Notes
     assert "a consistency proof is needed" in result.err
     proof = notes.dir / "proof.json"
     proof.write_text(
-        ok(run_cli("prove", "consistency", "--db", notes.url, "--from", "6", "--to", "10")).out,
+        ok(
+            run_cli(
+                "prove", "consistency", "--db", notes.url, "--from", str(SMALL), "--to", str(LARGE)
+            )
+        ).out,
         encoding="utf-8",
     )
     result = misbehaviour(notes, notes.x6, notes.x10, "--proof", proof)
     assert result.code == 0
-    assert "size 6 is consistent with size 10" in result.err
+    assert f"size {SMALL} is consistent with size {LARGE}" in result.err
 
 
 def test_a_fork_is_reported_and_the_report_checks(notes: Notes) -> None:
@@ -299,7 +311,7 @@ def test_a_fork_is_reported_and_the_report_checks(notes: Notes) -> None:
     assert result.code == 1, result.err
     report = result.json()
     assert report["kind"] == "ledger-misbehaviour/v1"
-    assert report["reason"] == "two different roots signed for tree size 10"
+    assert report["reason"] == f"two different roots signed for tree size {LARGE}"
     assert report["vkey"] == notes.vkey
     assert report["checkpoints"] == [
         notes.x10.read_text(encoding="utf-8"),
@@ -307,13 +319,19 @@ def test_a_fork_is_reported_and_the_report_checks(notes: Notes) -> None:
     ]
     path = write_report(notes, result)
     checked = ok(run_cli("check-report", path))
-    assert checked.out == "ok    misbehaviour proven: two different roots signed for tree size 10\n"
+    assert checked.out == (
+        f"ok    misbehaviour proven: two different roots signed for tree size {LARGE}\n"
+    )
     ok(run_cli("check-report", path, "--vkey", notes.vkey))
 
 
 def test_a_failing_proof_is_reported_and_the_report_checks(notes: Notes) -> None:
     doc = json.loads(
-        ok(run_cli("prove", "consistency", "--db", notes.url, "--from", "6", "--to", "10")).out
+        ok(
+            run_cli(
+                "prove", "consistency", "--db", notes.url, "--from", str(SMALL), "--to", str(LARGE)
+            )
+        ).out
     )
     first = doc["path"][0]
     doc["path"][0] = ("B" if first[0] == "A" else "A") + first[1:]
@@ -322,10 +340,12 @@ def test_a_failing_proof_is_reported_and_the_report_checks(notes: Notes) -> None
     result = misbehaviour(notes, notes.x10, notes.x6, "--proof", proof)
     assert result.code == 1, result.err
     report = result.json()
-    assert report["reason"].startswith("the log's consistency proof from 6 to 10 fails")
+    assert report["reason"].startswith(f"the log's consistency proof from {SMALL} to {LARGE} fails")
     assert report["proof"] == doc["path"]
     checked = ok(run_cli("check-report", write_report(notes, result)))
-    assert "misbehaviour proven: the log's consistency proof from 6 to 10 fails" in checked.out
+    assert f"misbehaviour proven: the log's consistency proof from {SMALL} to {LARGE} fails" in (
+        checked.out
+    )
 
 
 def _change_root_char(note: str) -> str:
@@ -423,7 +443,7 @@ def test_misbehaviour_refuses_what_is_not_a_signed_checkpoint(notes: Notes) -> N
     usage_error(misbehaviour(notes, notes.x10, garbage), "not a signed checkpoint of that log")
     # a well-formed note by another key proves nothing about this log: exit 0
     other = notes.dir / "other.note"
-    text = Checkpoint(ORIGIN, 10, bytes(32)).text()
+    text = Checkpoint(ORIGIN, LARGE, bytes(32)).text()
     other.write_text(sign_note(text, ORIGIN, LocalSigner.generate()), encoding="utf-8")
     result = misbehaviour(notes, notes.x10, other)
     assert result.code == 0

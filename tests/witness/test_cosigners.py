@@ -27,6 +27,7 @@ from ledger.witnessing import Cosigners, WitnessConfig, WitnessingError
 from tests.support import ORIGIN, OpenLedger
 from tests.witness.conftest import MakeWitness
 from tests.witness.helpers import (
+    BASE,
     ClientTransport,
     TestClient,
     client_of,
@@ -79,13 +80,13 @@ def assert_cosigned(note: str, witness: WitnessConfig) -> int:
 
 
 def test_publish_collects_stores_and_counts_cosignatures(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 8)
+    signed = grow_to(ledger, BASE + 8)
     cos = cosigners(ledger, trio, 3)
     assert cos.publish(signed) == 3
     assert cos.failures == {}
-    assert len(cos.lines(8)) == 3
-    assert cos.is_published(8)
-    assert not cos.is_published(9)  # nothing cosigned at another size
+    assert len(cos.lines(BASE + 8)) == 3
+    assert cos.is_published(BASE + 8)
+    assert not cos.is_published(BASE + 9)  # nothing cosigned at another size
 
     note = cos.cosigned_note(signed)
     assert note.startswith(signed.note)
@@ -95,17 +96,17 @@ def test_publish_collects_stores_and_counts_cosignatures(ledger: OpenLedger, tri
     # every witness was asked once, from size 0, and cosigned
     for i in range(3):
         assert trio.transport.calls_to(trio.url(i)) == [(0, 200)]
-        assert trio.witnesses[i].latest(ORIGIN) == (8, signed.note)
+        assert trio.witnesses[i].latest(ORIGIN) == (BASE + 8, signed.note)
 
     # the cosignatures are stored: another Cosigners over the same database sees them
     again = Cosigners(ledger.db, ORIGIN, trio.configs, quorum=3, transport=trio.transport)
-    assert again.lines(8) == cos.lines(8)
+    assert again.lines(BASE + 8) == cos.lines(BASE + 8)
     assert again.cosigned_note(signed) == note
 
 
 def test_growth_is_asked_from_the_last_cosigned_size(ledger: OpenLedger, trio: Trio) -> None:
     cos = cosigners(ledger, trio, 3)
-    sizes = [5, 9, 16, 21]
+    sizes = [BASE + 5, BASE + 9, BASE + 16, BASE + 21]
     for size in sizes:
         signed = grow_to(ledger, size)
         assert cos.publish(signed) == 3, cos.failures
@@ -124,10 +125,10 @@ def test_two_of_three_is_published_with_one_witness_down(
 ) -> None:
     dead = trio.url(2)
     (trio.transport.unreachable if down == "unreachable" else trio.transport.broken).add(dead)
-    signed = grow_to(ledger, 7)
+    signed = grow_to(ledger, BASE + 7)
     cos = cosigners(ledger, trio, 2)
     assert cos.publish(signed) == 2
-    assert cos.is_published(7)
+    assert cos.is_published(BASE + 7)
     failure = cos.failures[trio.configs[2].name]
     assert ("unreachable" if down == "unreachable" else "HTTP 500") in failure
     assert set(cos.failures) == {trio.configs[2].name}
@@ -139,16 +140,16 @@ def test_two_of_three_is_published_with_one_witness_down(
     with pytest.raises(SignatureError, match="no cosignature"):
         verify_cosignature(note, trio.configs[2].name, trio.configs[2].public_key)
     # three of three is not reached; the count is of stored lines, so it holds for any reader
-    assert not cosigners(ledger, trio, 3).is_published(7)
+    assert not cosigners(ledger, trio, 3).is_published(BASE + 7)
     assert trio.witnesses[2].latest(ORIGIN) is None
 
     # the witness comes back: the next checkpoint is cosigned by all three
     trio.transport.unreachable.clear()
     trio.transport.broken.clear()
-    later = grow_to(ledger, 12)
+    later = grow_to(ledger, BASE + 12)
     back = cosigners(ledger, trio, 3)
     assert back.publish(later) == 3, back.failures
-    assert back.is_published(12)
+    assert back.is_published(BASE + 12)
     assert trio.transport.calls_to(dead)[-1] == (0, 200)  # asked from scratch: it had nothing
 
 
@@ -157,9 +158,9 @@ def test_quorum_must_be_possible(ledger: OpenLedger, trio: Trio) -> None:
         with pytest.raises(WitnessingError, match="impossible"):
             Cosigners(ledger.db, ORIGIN, trio.configs, quorum=quorum, transport=trio.transport)
     none = Cosigners(ledger.db, ORIGIN, [], quorum=0, transport=trio.transport)
-    signed = grow_to(ledger, 4)
+    signed = grow_to(ledger, BASE + 4)
     assert none.publish(signed) == 0
-    assert none.is_published(4)
+    assert none.is_published(BASE + 4)
 
 
 def _submit_directly(
@@ -173,39 +174,39 @@ def test_a_witness_ahead_of_the_log_record_is_retried_from_its_size(
     ledger: OpenLedger, trio: Trio
 ) -> None:
     # witness a cosigned size 6 through another channel; this database has no line of it
-    early = grow_to(ledger, 6)
+    early = grow_to(ledger, BASE + 6)
     _submit_directly(trio.transport.clients[trio.url(0)], 0, [], early)
-    signed = grow_to(ledger, 14)
+    signed = grow_to(ledger, BASE + 14)
     cos = cosigners(ledger, trio, 1, 0)
     assert cos.publish(signed) == 1, cos.failures
-    assert trio.transport.calls_to(trio.url(0)) == [(0, 409), (6, 200)]
+    assert trio.transport.calls_to(trio.url(0)) == [(0, 409), (BASE + 6, 200)]
     assert_cosigned(cos.cosigned_note(signed), trio.configs[0])
-    assert trio.witnesses[0].latest(ORIGIN) == (14, signed.note)
+    assert trio.witnesses[0].latest(ORIGIN) == (BASE + 14, signed.note)
 
 
 def test_a_witness_holding_exactly_this_checkpoint_cosigns_it_again(
     ledger: OpenLedger, trio: Trio
 ) -> None:
-    signed = grow_to(ledger, 9)
+    signed = grow_to(ledger, BASE + 9)
     _submit_directly(trio.transport.clients[trio.url(1)], 0, [], signed)
     cos = cosigners(ledger, trio, 1, 1)
     assert cos.publish(signed) == 1, cos.failures
-    assert trio.transport.calls_to(trio.url(1)) == [(0, 409), (9, 200)]
+    assert trio.transport.calls_to(trio.url(1)) == [(0, 409), (BASE + 9, 200)]
 
 
 def test_a_witness_past_this_checkpoint_is_a_failure(ledger: OpenLedger, trio: Trio) -> None:
-    older = grow_to(ledger, 5)
-    newer = grow_to(ledger, 10)
+    older = grow_to(ledger, BASE + 5)
+    newer = grow_to(ledger, BASE + 10)
     _submit_directly(trio.transport.clients[trio.url(0)], 0, [], newer)
     cos = cosigners(ledger, trio, 1, 0)
     assert cos.publish(older) == 0
-    assert not cos.is_published(5)
+    assert not cos.is_published(BASE + 5)
     assert cos.failures[trio.configs[0].name].startswith("HTTP 409")
     assert trio.transport.calls_to(trio.url(0)) == [(0, 409)]  # no second try: it cannot help
 
 
 def test_answers_without_a_valid_cosignature_are_not_kept(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 6)
+    signed = grow_to(ledger, BASE + 6)
     # a "witness" at b's URL that answers with c's cosignature (c's key, not b's)
     c_line = trio.witnesses[2].add_checkpoint(request(0, [], signed.note)).body
 
@@ -215,7 +216,7 @@ def test_answers_without_a_valid_cosignature_are_not_kept(ledger: OpenLedger, tr
     cos = Cosigners(ledger.db, ORIGIN, [trio.configs[1]], quorum=1, transport=impostor)
     assert cos.publish(signed) == 0
     assert cos.failures[trio.configs[1].name] == "answered without a valid cosignature"
-    assert cos.lines(6) == []
+    assert cos.lines(BASE + 6) == []
     assert cos.cosigned_note(signed) == signed.note
 
 
@@ -225,8 +226,8 @@ def test_a_fork_shown_to_two_witnesses_is_proven(
     """Ledger X (this database) and fork Y (another database, same origin and log key)
     each get a witness to cosign size n: together the two cosigned notes prove the fork."""
     twin = open_twin(fork_db, ledger.root, ledger.log)
-    x = grow_to(ledger, 11)
-    y = grow_to(twin, 11)
+    x = grow_to(ledger, BASE + 11)
+    y = grow_to(twin, BASE + 11)
     assert x.checkpoint.root != y.checkpoint.root
 
     a, b = trio.configs[0], trio.configs[1]
@@ -240,7 +241,7 @@ def test_a_fork_shown_to_two_witnesses_is_proven(
 
     vkey = log_vkey(ledger)
     report = fork_report(note_x, note_y, vkey)
-    assert report["reason"] == "two different roots signed for tree size 11"
+    assert report["reason"] == f"two different roots signed for tree size {BASE + 11}"
     assert report["origin"] == ORIGIN
     assert report["checkpoints"] == [note_x, note_y]
     assert "proof" not in report
@@ -251,13 +252,13 @@ def test_a_fork_shown_to_two_witnesses_is_proven(
     # Y shown to witness a afterwards is refused with the size it holds
     cos_y_to_a = Cosigners(fork_db, ORIGIN, [a], quorum=1, transport=trio.transport)
     cos_y_to_a.publish(y)
-    assert cos_y_to_a.failures[a.name] == "HTTP 409: 11"
-    assert trio.transport.calls_to(a.url)[-2:] == [(0, 409), (11, 409)]
+    assert cos_y_to_a.failures[a.name] == f"HTTP 409: {BASE + 11}"
+    assert trio.transport.calls_to(a.url)[-2:] == [(0, 409), (BASE + 11, 409)]
     with pytest.raises(SignatureError, match="no cosignature"):
         verify_cosignature(cos_y_to_a.cosigned_note(y), a.name, a.public_key)
     client_a = trio.transport.clients[a.url]
-    for old in (0, 11):
+    for old in (0, BASE + 11):
         response = client_a.post("/add-checkpoint", content=request(old, [], y.note))
         assert response.status_code == 409
-        assert response.text == "11\n"
-    assert trio.witnesses[0].latest(ORIGIN) == (11, x.note)
+        assert response.text == f"{BASE + 11}\n"
+    assert trio.witnesses[0].latest(ORIGIN) == (BASE + 11, x.note)

@@ -11,14 +11,14 @@ from api.cli import main
 from ledger.publisher import Publisher
 from ledger.tlog import TreeStore
 from tests.support import ORIGIN, OpenLedger
-from tests.witness.helpers import grow_to
+from tests.witness.helpers import BASE, grow_to
 from tests.witness.test_cosigners import Trio, cosigners, trio
 
 __all__ = ["trio"]  # the fixture, shared with the cosigner tests
 
 
 def test_a_409_without_a_size_is_a_failure_not_a_crash(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 10)
+    signed = grow_to(ledger, BASE + 10)
     real = trio.transport
 
     def odd_first(url: str, body: bytes) -> tuple[int, str, bytes]:
@@ -33,7 +33,7 @@ def test_a_409_without_a_size_is_a_failure_not_a_crash(ledger: OpenLedger, trio:
 
 
 def test_only_configured_witnesses_count(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 10)
+    signed = grow_to(ledger, BASE + 10)
     assert cosigners(ledger, trio, 1, 0).publish(signed) == 1
     trio.transport.unreachable.add(trio.url(1))
     other = cosigners(ledger, trio, 1, 1)
@@ -42,7 +42,7 @@ def test_only_configured_witnesses_count(ledger: OpenLedger, trio: Trio) -> None
 
 
 def test_failures_are_those_of_the_last_round(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 10)
+    signed = grow_to(ledger, BASE + 10)
     c = cosigners(ledger, trio, 1, 0)
     trio.transport.unreachable.add(trio.url(0))
     assert c.publish(signed) == 0
@@ -69,7 +69,7 @@ def test_publisher_restarts(ledger: OpenLedger) -> None:
 
 
 def test_the_size_answer_has_exactly_the_spec_content_type(ledger: OpenLedger, trio: Trio) -> None:
-    signed = grow_to(ledger, 10)
+    signed = grow_to(ledger, BASE + 10)
     cosigners(ledger, trio, 1, 0).publish(signed)
     body = ("old 0\n\n" + signed.note).encode()
     client = trio.transport.clients[trio.url(0)]

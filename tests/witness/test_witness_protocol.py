@@ -38,6 +38,7 @@ from ledger.witness import MAX_PROOF_LINES, Witness, WitnessError
 from tests.support import ORIGIN, OpenLedger, open_ledger
 from tests.witness.conftest import MakeWitness
 from tests.witness.helpers import (
+    BASE,
     PASSPHRASE,
     SIZE_TYPE,
     TestClient,
@@ -112,7 +113,7 @@ def assert_size_conflict(answer: tuple[int, str, str], size: int) -> None:
 def test_first_checkpoint_is_cosigned_with_one_line_near_now(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 8)
+    signed = grow_to(ledger, BASE + 8)
     before = int(time.time())
     status, content_type, body = add(client, request(0, [], signed.note))
     after = int(time.time())
@@ -131,7 +132,7 @@ def test_first_checkpoint_is_cosigned_with_one_line_near_now(
     assert verify_note(signed.note + body, NoteVerifier.parse(log_vkey(ledger))) == (
         signed.checkpoint.text()
     )
-    assert witness.latest(ORIGIN) == (8, signed.note)
+    assert witness.latest(ORIGIN) == (BASE + 8, signed.note)
 
 
 def test_vkey_endpoint_publishes_the_cosigner_key(witness: Witness, client: TestClient) -> None:
@@ -145,7 +146,8 @@ def test_growth_with_consistency_proofs_is_cosigned(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
     # powers of two and odd sizes, so every shape of RFC 9162 proof is exercised
-    sizes = [4, 5, 7, 8, 13, 16, 17, 33]
+    p = 1 << (BASE - 1).bit_length()  # the first power of two the log can reach
+    sizes = [p, p + 1, p + 7, p + 8, p + 13, 2 * p, 2 * p + 1, 3 * p + 1]
     old = 0
     for size in sizes:
         signed = grow_to(ledger, size)
@@ -158,11 +160,11 @@ def test_growth_with_consistency_proofs_is_cosigned(
 def test_resubmitting_the_cosigned_checkpoint_is_cosigned_again(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 6)
+    signed = grow_to(ledger, BASE + 6)
     cosign(client, 0, [], signed)
-    line = cosign(client, 6, [], signed)  # old == size, same root, empty proof
+    line = cosign(client, BASE + 6, [], signed)  # old == size, same root, empty proof
     verify_cosignature(signed.note + line, NAME, witness.signer.public_key)
-    assert witness.latest(ORIGIN) == (6, signed.note)
+    assert witness.latest(ORIGIN) == (BASE + 6, signed.note)
 
 
 # -- refusals with the witness's size (409) ---------------------------------------------------
@@ -171,47 +173,51 @@ def test_resubmitting_the_cosigned_checkpoint_is_cosigned_again(
 def test_rollback_to_an_older_checkpoint_is_refused(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    older = grow_to(ledger, 5)
+    older = grow_to(ledger, BASE + 5)
     cosign(client, 0, [], older)
-    newer = grow_to(ledger, 11)
-    cosign(client, 5, proof(ledger, 5, 11), newer)
+    newer = grow_to(ledger, BASE + 11)
+    cosign(client, BASE + 5, proof(ledger, BASE + 5, BASE + 11), newer)
 
     # the older checkpoint, claiming its own size as old: 409 with the size held
-    assert_size_conflict(add(client, request(5, [], older.note)), 11)
+    assert_size_conflict(add(client, request(BASE + 5, [], older.note)), BASE + 11)
     # ... or from scratch
-    assert_size_conflict(add(client, request(0, [], older.note)), 11)
+    assert_size_conflict(add(client, request(0, [], older.note)), BASE + 11)
     # claiming the stored size as old makes old exceed the checkpoint's size, which
     # c2sp.org/tlog-witness answers with 400 before looking at the witness's state
-    status, _, body = add(client, request(11, [], older.note))
+    status, _, body = add(client, request(BASE + 11, [], older.note))
     assert status == 400, body
     assert "old size exceeds checkpoint size" in body
-    assert witness.latest(ORIGIN) == (11, newer.note)
+    assert witness.latest(ORIGIN) == (BASE + 11, newer.note)
 
 
 def test_stale_old_size_gets_the_current_size(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    first = grow_to(ledger, 4)
+    first = grow_to(ledger, BASE + 4)
     cosign(client, 0, [], first)
-    second = grow_to(ledger, 9)
-    cosign(client, 4, proof(ledger, 4, 9), second)
-    third = grow_to(ledger, 15)
+    second = grow_to(ledger, BASE + 9)
+    cosign(client, BASE + 4, proof(ledger, BASE + 4, BASE + 9), second)
+    third = grow_to(ledger, BASE + 15)
 
     # a correct proof, but from a size the witness no longer holds
-    assert_size_conflict(add(client, request(4, proof(ledger, 4, 15), third.note)), 9)
-    assert_size_conflict(add(client, request(0, [], third.note)), 9)
-    assert witness.latest(ORIGIN) == (9, second.note)
+    assert_size_conflict(
+        add(client, request(BASE + 4, proof(ledger, BASE + 4, BASE + 15), third.note)), BASE + 9
+    )
+    assert_size_conflict(add(client, request(0, [], third.note)), BASE + 9)
+    assert witness.latest(ORIGIN) == (BASE + 9, second.note)
     # retrying from the size it reported succeeds
-    cosign(client, 9, proof(ledger, 9, 15), third)
-    assert witness.latest(ORIGIN) == (15, third.note)
+    cosign(client, BASE + 9, proof(ledger, BASE + 9, BASE + 15), third)
+    assert witness.latest(ORIGIN) == (BASE + 15, third.note)
 
 
 def test_an_old_size_on_a_fresh_witness_conflicts_with_zero(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 7)
-    grow_to(ledger, 10)
-    assert_size_conflict(add(client, request(7, proof(ledger, 7, 10), signed.note)), 0)
+    signed = grow_to(ledger, BASE + 7)
+    grow_to(ledger, BASE + 10)
+    assert_size_conflict(
+        add(client, request(BASE + 7, proof(ledger, BASE + 7, BASE + 10), signed.note)), 0
+    )
     assert witness.latest(ORIGIN) is None
 
 
@@ -221,8 +227,8 @@ def test_fork_with_the_same_size_and_another_root_is_refused(
     fork_db = Database(f"sqlite:///{tmp_path}/fork.sqlite3")
     try:
         twin = open_twin(fork_db, ledger.root, ledger.log)
-        x = grow_to(ledger, 10)
-        y = grow_to(twin, 10)
+        x = grow_to(ledger, BASE + 10)
+        y = grow_to(twin, BASE + 10)
         # both are valid checkpoints of the one log key, of equal size
         verifier = NoteVerifier.parse(log_vkey(ledger))
         assert verify_note(x.note, verifier)
@@ -231,13 +237,15 @@ def test_fork_with_the_same_size_and_another_root_is_refused(
         assert x.checkpoint.root != y.checkpoint.root
 
         cosign(client, 0, [], x)
-        assert_size_conflict(add(client, request(10, [], y.note)), 10)
-        assert_size_conflict(add(client, request(0, [], y.note)), 10)
+        assert_size_conflict(add(client, request(BASE + 10, [], y.note)), BASE + 10)
+        assert_size_conflict(add(client, request(0, [], y.note)), BASE + 10)
         # the fork grown further: its tree does not extend the cosigned one
-        y_later = grow_to(twin, 14)
-        status, _, body = add(client, request(10, proof(twin, 10, 14), y_later.note))
+        y_later = grow_to(twin, BASE + 14)
+        status, _, body = add(
+            client, request(BASE + 10, proof(twin, BASE + 10, BASE + 14), y_later.note)
+        )
         assert status == 422, body
-        assert witness.latest(ORIGIN) == (10, x.note)
+        assert witness.latest(ORIGIN) == (BASE + 10, x.note)
     finally:
         fork_db.close()
 
@@ -267,39 +275,41 @@ PROOF_DAMAGE: dict[str, Callable[[list[bytes]], list[bytes]]] = {
 def test_a_damaged_consistency_proof_is_refused_and_changes_nothing(
     ledger: OpenLedger, witness: Witness, client: TestClient, damage: str
 ) -> None:
-    first = grow_to(ledger, 6)
+    first = grow_to(ledger, BASE + 6)
     cosign(client, 0, [], first)
-    second = grow_to(ledger, 23)
-    good = proof(ledger, 6, 23)
+    second = grow_to(ledger, BASE + 23)
+    good = proof(ledger, BASE + 6, BASE + 23)
     assert len(good) >= 3
     bad = PROOF_DAMAGE[damage](good)
     assert bad != good
 
-    status, _, body = add(client, request(6, bad, second.note))
+    status, _, body = add(client, request(BASE + 6, bad, second.note))
     assert status == 422, body
     assert "consistency proof does not verify" in body
-    assert witness.latest(ORIGIN) == (6, first.note)
+    assert witness.latest(ORIGIN) == (BASE + 6, first.note)
     # the right proof is still accepted afterwards
-    cosign(client, 6, good, second)
-    assert witness.latest(ORIGIN) == (23, second.note)
+    cosign(client, BASE + 6, good, second)
+    assert witness.latest(ORIGIN) == (BASE + 23, second.note)
 
 
 def test_a_proof_for_other_sizes_is_refused(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    first = grow_to(ledger, 6)
+    first = grow_to(ledger, BASE + 6)
     cosign(client, 0, [], first)
-    second = grow_to(ledger, 20)
-    status, _, body = add(client, request(6, proof(ledger, 5, 20), second.note))
+    second = grow_to(ledger, BASE + 20)
+    status, _, body = add(
+        client, request(BASE + 6, proof(ledger, BASE + 5, BASE + 20), second.note)
+    )
     assert status == 422, body
-    assert witness.latest(ORIGIN) == (6, first.note)
+    assert witness.latest(ORIGIN) == (BASE + 6, first.note)
 
 
 def test_a_proof_from_size_zero_must_be_empty(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 9)
-    status, _, body = add(client, request(0, proof(ledger, 4, 9), signed.note))
+    signed = grow_to(ledger, BASE + 9)
+    status, _, body = add(client, request(0, proof(ledger, BASE + 4, BASE + 9), signed.note))
     assert status == 422, body
     assert witness.latest(ORIGIN) is None
 
@@ -356,7 +366,7 @@ FORGERIES = {
 def test_a_checkpoint_not_signed_by_the_log_is_403(
     ledger: OpenLedger, witness: Witness, client: TestClient, forgery: str
 ) -> None:
-    signed = grow_to(ledger, 5)
+    signed = grow_to(ledger, BASE + 5)
     note = FORGERIES[forgery](signed)
     with pytest.raises(SignatureError):
         verify_note(note, NoteVerifier.parse(log_vkey(ledger)))
@@ -395,7 +405,7 @@ MALFORMED = sorted(_malformed("x\n1\nAA==\n\n— x AAAAAAAA\n"))
 def test_a_malformed_request_is_400(
     ledger: OpenLedger, witness: Witness, client: TestClient, case: str
 ) -> None:
-    signed = grow_to(ledger, 5)
+    signed = grow_to(ledger, BASE + 5)
     status, _, body = add(client, _malformed(signed.note)[case])
     assert status == 400, body
     assert body.startswith("malformed request: ")
@@ -406,7 +416,7 @@ def test_a_log_signed_checkpoint_with_an_extension_line_is_400(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
     """FORMAT.md §5 allows no extension lines, even in a note the log key did sign."""
-    text = grow_to(ledger, 5).checkpoint.text() + "extension line\n"
+    text = grow_to(ledger, BASE + 5).checkpoint.text() + "extension line\n"
     status, _, body = add(client, request(0, [], sign_note(text, ORIGIN, ledger.log)))
     assert status == 400, body
     assert body.startswith("malformed checkpoint: ")
@@ -416,12 +426,12 @@ def test_a_log_signed_checkpoint_with_an_extension_line_is_400(
 def test_refused_checkpoints_are_kept_as_evidence(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    first = grow_to(ledger, 6)
+    first = grow_to(ledger, BASE + 6)
     cosign(client, 0, [], first)
-    second = grow_to(ledger, 12)
-    bad = request(6, [bytes(32)] * len(proof(ledger, 6, 12)), second.note)
+    second = grow_to(ledger, BASE + 12)
+    bad = request(BASE + 6, [bytes(32)] * len(proof(ledger, BASE + 6, BASE + 12)), second.note)
     assert add(client, bad)[0] == 422
-    forged = request(6, [], _resign_by_another_key(second))
+    forged = request(BASE + 6, [], _resign_by_another_key(second))
     assert add(client, forged)[0] == 403
     rows = witness.db.execute("SELECT origin, request, status FROM witness_seen ORDER BY id")
     assert [(origin, status) for origin, _, status in rows] == [
@@ -436,13 +446,13 @@ def test_refused_checkpoints_are_kept_as_evidence(
 def test_the_proof_line_limit_is_inclusive(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 5)
+    signed = grow_to(ledger, BASE + 5)
     cosign(client, 0, [], signed)
-    later = grow_to(ledger, 9)
-    body = request(5, [bytes(32)] * MAX_PROOF_LINES, later.note)
+    later = grow_to(ledger, BASE + 9)
+    body = request(BASE + 5, [bytes(32)] * MAX_PROOF_LINES, later.note)
     status, _, text = add(client, body)
     assert status == 422, text  # parsed (63 lines are allowed), then the proof fails
-    body = request(5, [bytes(32)] * (MAX_PROOF_LINES + 1), later.note)
+    body = request(BASE + 5, [bytes(32)] * (MAX_PROOF_LINES + 1), later.note)
     status, _, text = add(client, body)
     assert status == 400, text
 
@@ -450,13 +460,13 @@ def test_the_proof_line_limit_is_inclusive(
 def test_old_size_above_the_checkpoint_size_is_400(
     ledger: OpenLedger, witness: Witness, client: TestClient
 ) -> None:
-    signed = grow_to(ledger, 7)
-    status, _, body = add(client, request(8, [], signed.note))
+    signed = grow_to(ledger, BASE + 7)
+    status, _, body = add(client, request(BASE + 8, [], signed.note))
     assert status == 400, body
     cosign(client, 0, [], signed)
-    status, _, body = add(client, request(8, [], signed.note))
+    status, _, body = add(client, request(BASE + 8, [], signed.note))
     assert status == 400, body
-    assert witness.latest(ORIGIN) == (7, signed.note)
+    assert witness.latest(ORIGIN) == (BASE + 7, signed.note)
 
 
 def test_an_oversized_request_is_413(witness: Witness, client: TestClient) -> None:
@@ -470,20 +480,20 @@ def test_an_oversized_request_is_413(witness: Witness, client: TestClient) -> No
 def test_the_witness_refuses_rollbacks_after_a_restart(ledger: OpenLedger, state: Path) -> None:
     witness = new_witness(state, NAME, log_vkey(ledger))
     vkey = witness.vkey
-    older = grow_to(ledger, 6)
-    newer = grow_to(ledger, 12)
+    older = grow_to(ledger, BASE + 6)
+    newer = grow_to(ledger, BASE + 12)
     with TestClient(create_witness_app(witness)) as client:
         cosign(client, 0, [], older)
-        cosign(client, 6, proof(ledger, 6, 12), newer)
+        cosign(client, BASE + 6, proof(ledger, BASE + 6, BASE + 12), newer)
     # the app's lifespan closed the state database; a new process opens the same file
     reopened = Witness(witness_db(state), PASSPHRASE)
     assert reopened.vkey == vkey
-    assert reopened.latest(ORIGIN) == (12, newer.note)
+    assert reopened.latest(ORIGIN) == (BASE + 12, newer.note)
     with TestClient(create_witness_app(reopened)) as client:
-        assert_size_conflict(add(client, request(6, [], older.note)), 12)
-        assert_size_conflict(add(client, request(0, [], older.note)), 12)
-        latest = grow_to(ledger, 15)
-        line = cosign(client, 12, proof(ledger, 12, 15), latest)
+        assert_size_conflict(add(client, request(BASE + 6, [], older.note)), BASE + 12)
+        assert_size_conflict(add(client, request(0, [], older.note)), BASE + 12)
+        latest = grow_to(ledger, BASE + 15)
+        line = cosign(client, BASE + 12, proof(ledger, BASE + 12, BASE + 15), latest)
     verify_cosignature(latest.note + line, NAME, reopened.signer.public_key)
 
 
@@ -511,14 +521,14 @@ def test_the_witness_state_needs_its_identity_and_passphrase(tmp_path: Path) -> 
 def test_trusting_a_log_by_its_vkey(ledger: OpenLedger, tmp_path: Path) -> None:
     witness = new_witness(tmp_path / "w.sqlite3", NAME)
     try:
-        signed = grow_to(ledger, 4)
+        signed = grow_to(ledger, BASE + 4)
         assert witness.add_checkpoint(request(0, [], signed.note)).status == 404
         assert witness.trust(log_vkey(ledger)) == ORIGIN
         answer = witness.add_checkpoint(request(0, [], signed.note))
         assert answer.status == 200, answer.body
         # re-trusting with another key (a key rotation) replaces the old one
         witness.trust(verifier_key(ORIGIN, LocalSigner.generate().public_key))
-        assert witness.add_checkpoint(request(4, [], signed.note)).status == 403
+        assert witness.add_checkpoint(request(BASE + 4, [], signed.note)).status == 403
     finally:
         witness.db.close()
 
@@ -526,10 +536,10 @@ def test_trusting_a_log_by_its_vkey(ledger: OpenLedger, tmp_path: Path) -> None:
 def test_concurrent_submissions_cosign_one_growth_once(
     ledger: OpenLedger, witness: Witness
 ) -> None:
-    first = grow_to(ledger, 4)
+    first = grow_to(ledger, BASE + 4)
     assert witness.add_checkpoint(request(0, [], first.note)).status == 200
-    second = grow_to(ledger, 10)
-    body = request(4, proof(ledger, 4, 10), second.note)
+    second = grow_to(ledger, BASE + 10)
+    body = request(BASE + 4, proof(ledger, BASE + 4, BASE + 10), second.note)
     statuses: list[int] = []
     lock = threading.Lock()
 
@@ -544,4 +554,4 @@ def test_concurrent_submissions_cosign_one_growth_once(
     for t in threads:
         t.join()
     assert sorted(statuses) == [200] + [409] * 7
-    assert witness.latest(ORIGIN) == (10, second.note)
+    assert witness.latest(ORIGIN) == (BASE + 10, second.note)

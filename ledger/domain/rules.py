@@ -1,0 +1,170 @@
+"""Deciding whether events may be written: the hard rules of DOMAIN.md §3 in one place.
+
+Every new event, whether decided by a command or signed by a client, passes
+:meth:`RuleContext.decide` just before it is stored, in log order within its batch:
+
+1. its actor's standing (rules 1, 2 and 4: verified, admitted, not barred), unless the
+   event is one a subject writes regardless of standing (an application, a complaint);
+2. the event's own rules, :meth:`LedgerEvent.check`, against its aggregate's state before
+   it and, through this context, every other subject's current state;
+3. the policy's permissions: which roles may write which event (DOMAIN.md §1).
+
+Rules read the policy pack for their parameters and articles; a rule the pack does not
+list does not apply under it. Every subject the decision read is remembered with its
+version (``reads``), so the write can be refused if any of them changed before commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+
+from ledger.calendar import local_date
+from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
+from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.policy import PolicyPack
+
+Loader = Callable[[str], LedgerAggregate | None]
+PartyFinder = Callable[[str], list[str]]
+
+ROOT_ROLE = "root"
+SELF_ROLE = "self"
+
+
+class RuleContext:
+    """The state a batch of new events is decided against, and what it read."""
+
+    def __init__(
+        self,
+        policy: PolicyPack,
+        load: Loader,
+        *,
+        root_actor: str,
+        parties: PartyFinder | None = None,
+    ) -> None:
+        self.policy = policy
+        self.root_actor = root_actor
+        self._load = load
+        self._parties = parties
+        self._states: dict[str, LedgerAggregate | None] = {}
+        self._parties_seen: dict[str, list[str]] = {}
+        #: stream -> version of every subject read while deciding (0: did not exist).
+        self.reads: dict[str, int] = {}
+        self.event: LedgerEvent | None = None
+
+    # -- reading subjects ----------------------------------------------------------------
+
+    def get(self, stream: str) -> Any:
+        """The current state of ``stream`` (with this batch's earlier events), or None."""
+        if stream not in self._states:
+            state = self._load(stream)
+            self._states[stream] = state
+            self.reads.setdefault(stream, state.version if state is not None else 0)
+        return self._states[stream]
+
+    def subject(
+        self, stream: str, kind: type[LedgerAggregate] | tuple[type, ...], what: str
+    ) -> Any:
+        """``stream``'s state, which must exist and be of ``kind``; LifecycleError otherwise."""
+        state = self.get(stream)
+        if state is None:
+            raise LifecycleError(stream, f"{what} {stream!r} does not exist")
+        if not isinstance(state, kind):
+            raise LifecycleError(stream, f"{stream!r} is not a {what}")
+        return state
+
+    def roles(self, actor: str) -> frozenset[str]:
+        """Roles ``actor`` holds: the root's, or those of its subject stream."""
+        if actor == self.root_actor:
+            return frozenset({ROOT_ROLE})
+        state = self.get(actor)
+        return state.roles() if state is not None else frozenset()
+
+    def parties_of(self, platform: str) -> list[str]:
+        """Providers onboarded by, and members registered with, ``platform`` (HN 8(10))."""
+        if self._parties is None:
+            raise LifecycleError(platform, "the ledger cannot list the platform's parties")
+        if platform not in self._parties_seen:
+            self._parties_seen[platform] = self._parties(platform)
+        return self._parties_seen[platform]
+
+    # -- the policy ----------------------------------------------------------------------
+
+    def applies(self, rule: int) -> bool:
+        return self.policy.applies(rule)
+
+    def articles(self, rule: int) -> str:
+        hard = self.policy.rule(rule)
+        return "; ".join(hard.articles) if hard is not None and hard.articles else "ledger"
+
+    def violation(self, rule: int, problem: str) -> RuleViolationError:
+        return RuleViolationError(rule, self.articles(rule), problem)
+
+    def require(self, rule: int, ok: bool, problem: str) -> None:
+        """Raise rule ``rule``'s violation when it applies under the policy and ``ok`` fails."""
+        if not ok and self.applies(rule):
+            raise self.violation(rule, problem)
+
+    @property
+    def time(self) -> datetime:
+        """The time of the event being decided."""
+        if self.event is None:
+            raise LifecycleError("rules", "no event is being decided")
+        return self.event.timestamp
+
+    @property
+    def day(self) -> date:
+        return local_date(self.time)
+
+    # -- deciding ------------------------------------------------------------------------
+
+    def decide(self, event: LedgerEvent) -> None:
+        """Check ``event`` against every rule, then let it change this batch's state."""
+        stream = event.originator_id
+        state = self.get(stream)
+        version = state.version if state is not None else 0
+        if event.originator_version != version + 1:
+            raise LifecycleError(
+                stream,
+                f"{type(event).__name__} is version {event.originator_version}, "
+                f"but the stream is at version {version}",
+            )
+        if isinstance(event, LedgerCreated) != (state is None):
+            raise LifecycleError(
+                stream,
+                f"{type(event).__name__} begins a stream, and {stream} already exists"
+                if state is not None
+                else f"does not exist; {type(event).__name__} follows its first event",
+            )
+        self.event = event
+        try:
+            if event.ACTING and event.actor != self.root_actor:
+                actor = self.get(event.actor)
+                if actor is not None:
+                    actor.standing(self)
+            event.check(state, self)
+            self._permitted(event)
+            self._states[stream] = event.mutate(state)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            # A body member of the wrong type, or missing (a client-signed entry, a forged
+            # log), breaks what the rules and the aggregate assume: refused, like any event
+            # that does not follow from its stream, never an unexpected exception.
+            raise LifecycleError(stream, f"{type(event).__name__} is malformed: {e!r}") from e
+        finally:
+            self.event = None
+
+    def decide_all(self, events: Iterable[LedgerEvent]) -> None:
+        for event in events:
+            self.decide(event)
+
+    def _permitted(self, event: LedgerEvent) -> None:
+        name = type(event).__name__
+        permission = self.policy.permissions.get(name)
+        allowed = permission.roles if permission is not None else ()
+        held = set(self.roles(event.actor))
+        if event.actor == event.originator_id:
+            held.add(SELF_ROLE)
+        if not held.intersection(allowed):
+            articles = "; ".join(permission.articles) if permission is not None else ""
+            raise NotPermittedError(event.actor, name, allowed, self.policy.name, articles)

@@ -1,0 +1,591 @@
+"""Trading: orders and payments, deposits, government purchases, vouchers.
+
+HN 9(5), 19(2), 20, 21; AH 6, 14, 17-20.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from ledger.domain.catalogue import ServiceItem
+from ledger.domain.complaints import Complaint
+from ledger.domain.errors import LifecycleError
+from ledger.domain.registration import Member, Organisation, parse_day
+from ledger.domain.rules import RuleContext
+from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+
+CHANNELS = ("online", "offline")
+ORDER_STEPS = ("created", "paying", "settled", "completed")
+
+
+def amount(subject: str, value: Any, what: str = "amount_fen", *, positive: bool = True) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < (1 if positive else 0):
+        raise LifecycleError(
+            subject,
+            f"{what} must be a {'positive' if positive else 'non-negative'} "
+            f"integer number of fen, got {value!r}",
+        )
+    return value
+
+
+class Order(LedgerAggregate):
+    """Stream ``order/<id>``: one transaction from order to receipt."""
+
+    if TYPE_CHECKING:
+        buyer: str
+        provider: str
+        item: str
+        channel: str
+        price_fen: int
+        status: str
+        settled_fen: int
+        refunded_fen: int
+        vouchers_fen: int
+        risk_noticed: bool
+        evaluated: bool
+
+    class OrderCreated(LedgerCreated):
+        buyer: str
+        item: str
+        provider: str
+        payee: str
+        channel: str
+        price_fen: int
+        purchase: str | None  # a government purchase this order fulfils (AH 18)
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            stream = self.originator_id
+            if self.channel not in CHANNELS:
+                raise LifecycleError(stream, f"channel {self.channel!r} is not one of {CHANNELS}")
+            if self.actor != self.buyer:
+                raise LifecycleError(stream, f"an order is placed by its buyer, not {self.actor}")
+            amount(stream, self.price_fen, "price_fen", positive=False)
+            item = ctx.subject(self.item, ServiceItem, "service item")
+            if item.withdrawn:
+                raise LifecycleError(stream, f"{self.item} was withdrawn")
+            if item.provider != self.provider:
+                raise LifecycleError(stream, f"{self.item} is offered by {item.provider}")
+            seller = ctx.get(self.provider)
+            seller.standing(ctx)  # no trading with an unverified, unadmitted or barred seller
+            ctx.require(
+                7,
+                not item.free or self.price_fen == 0,
+                f"{self.item} is a free service; the order cannot charge {self.price_fen} fen",
+            )
+            payees = ctx.policy.parameters.government_payees
+            if payees is not None:
+                government = set(payees.roles) & ctx.roles(self.payee)
+                ctx.require(
+                    7,
+                    not government,
+                    f"the payee {self.payee} is a government department ({', '.join(government)})",
+                )
+            if self.payee not in (self.provider,) and not isinstance(
+                ctx.get(self.payee), Organisation
+            ):
+                raise LifecycleError(
+                    stream, f"the payee {self.payee} is neither seller nor operator"
+                )
+            if self.purchase is not None:
+                purchase = ctx.subject(self.purchase, GovernmentPurchase, "government purchase")
+                if not purchase.approved or purchase.department != self.buyer:
+                    raise LifecycleError(
+                        stream, f"{self.purchase} is not an approved purchase of {self.buyer}"
+                    )
+
+        def apply(self, aggregate: Any) -> None:
+            for name in ("buyer", "provider", "item", "channel", "price_fen"):
+                setattr(aggregate, name, getattr(self, name))
+            aggregate.status = "created"
+            aggregate.settled_fen = aggregate.refunded_fen = aggregate.vouchers_fen = 0
+            aggregate.risk_noticed = aggregate.evaluated = False
+
+    class RiskNoticeDelivered(LedgerEvent):
+        notice_sha256: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if state.channel != "offline":
+                raise LifecycleError(state.id, "risk notices are for offline deals (AH 20)")
+            if state.risk_noticed:
+                raise LifecycleError(state.id, "the risk notice was already delivered")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.risk_noticed = True
+
+    class PaymentInitiated(LedgerEvent):
+        amount_fen: int
+        method: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            state.step("created", self.actor, state.buyer)
+            due = state.price_fen - state.vouchers_fen
+            if amount(state.id, self.amount_fen) != due:
+                raise LifecycleError(
+                    state.id, f"the amount due is {due} fen, not {self.amount_fen}"
+                )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = "paying"
+
+    class PaymentSettled(LedgerEvent):
+        payment_ref: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            state.step("paying", self.actor)
+            due = state.price_fen - state.vouchers_fen
+            if amount(state.id, self.amount_fen) != due or not self.payment_ref:
+                raise LifecycleError(
+                    state.id, f"settlement of {due} fen needs the payment service's reference"
+                )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status, aggregate.settled_fen = "settled", self.amount_fen
+
+    class PaymentRefunded(LedgerEvent):
+        payment_ref: str
+        amount_fen: int
+        reason: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if state.settled_fen == 0:
+                raise LifecycleError(state.id, "nothing was settled to refund")
+            left = state.settled_fen - state.refunded_fen
+            if amount(state.id, self.amount_fen) > left:
+                raise LifecycleError(state.id, f"only {left} fen can still be refunded")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.refunded_fen += self.amount_fen
+
+    class OrderCompleted(LedgerEvent):
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            paid = state.status == "settled" or (
+                state.status == "created" and state.price_fen == state.vouchers_fen
+            )
+            if not paid:
+                raise LifecycleError(state.id, f"is {state.status}; it completes once paid")
+            if self.actor != state.provider:
+                raise LifecycleError(state.id, f"the provider {state.provider} completes it")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = "completed"
+
+    class ReceiptIssued(LedgerEvent):
+        receipt_no: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if state.status not in ("settled", "completed") or self.actor != state.provider:
+                raise LifecycleError(state.id, "the provider issues a receipt once paid (HN 9(5))")
+
+        def apply(self, aggregate: Any) -> None:
+            pass
+
+    class VoucherApplied(LedgerEvent):
+        voucher: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            voucher = ctx.subject(self.voucher, Voucher, "voucher")
+            if voucher.redemptions.get(state.id) != self.amount_fen:
+                raise LifecycleError(
+                    state.id,
+                    f"{self.voucher} was not redeemed for {self.amount_fen} fen in this order; "
+                    "the redemption is written first, in the same batch",
+                )
+            state.step("created", self.actor, state.buyer)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.vouchers_fen += self.amount_fen
+
+    class OrderEvaluated(LedgerEvent):
+        score: int
+        comment: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            ctx.require(
+                9,
+                self.actor == state.buyer,
+                f"only the buyer {state.buyer} evaluates {state.id}, not {self.actor}",
+            )
+            ctx.require(9, not state.evaluated, f"{state.id} has already been evaluated")
+            if state.status != "completed":
+                raise LifecycleError(state.id, "is evaluated only once completed")
+            _score(ctx, state.id, self.score)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.evaluated = True
+
+    def step(self, status: str, actor: str, by: str | None = None) -> None:
+        if self.status != status:
+            raise LifecycleError(self.id, f"is {self.status}, not {status}")
+        if by is not None and actor != by:
+            raise LifecycleError(self.id, f"this step is taken by {by}, not {actor}")
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        stream: str,
+        buyer: str,
+        item: str,
+        provider: str,
+        channel: str,
+        price_fen: int,
+        payee: str | None = None,
+        purchase: str | None = None,
+    ) -> Order:
+        return cls._create(
+            cls.OrderCreated,
+            id=stream,
+            actor=buyer,
+            buyer=buyer,
+            item=item,
+            provider=provider,
+            payee=payee or provider,
+            channel=channel,
+            price_fen=price_fen,
+            purchase=purchase,
+        )
+
+    def deliver_risk_notice(self, *, actor: str, notice_sha256: str) -> None:
+        self.trigger_event(self.RiskNoticeDelivered, actor=actor, notice_sha256=notice_sha256)
+
+    def initiate_payment(self, *, method: str) -> None:
+        self.trigger_event(
+            self.PaymentInitiated,
+            actor=self.buyer,
+            amount_fen=self.price_fen - self.vouchers_fen,
+            method=method,
+        )
+
+    def settle(self, *, actor: str, payment_ref: str) -> None:
+        self.trigger_event(
+            self.PaymentSettled,
+            actor=actor,
+            payment_ref=payment_ref,
+            amount_fen=self.price_fen - self.vouchers_fen,
+        )
+
+    def refund(self, *, actor: str, payment_ref: str, amount_fen: int, reason: str) -> None:
+        self.trigger_event(
+            self.PaymentRefunded,
+            actor=actor,
+            payment_ref=payment_ref,
+            amount_fen=amount_fen,
+            reason=reason,
+        )
+
+    def complete(self) -> None:
+        self.trigger_event(self.OrderCompleted, actor=self.provider)
+
+    def issue_receipt(self, *, receipt_no: str) -> None:
+        self.trigger_event(
+            self.ReceiptIssued,
+            actor=self.provider,
+            receipt_no=receipt_no,
+            amount_fen=self.settled_fen,
+        )
+
+    def evaluate(self, *, actor: str, score: int, comment: str) -> None:
+        self.trigger_event(self.OrderEvaluated, actor=actor, score=score, comment=comment)
+
+
+def _score(ctx: RuleContext, subject: str, score: Any) -> None:
+    top = ctx.policy.parameters.satisfied_evaluation.scale_max
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= top:
+        raise LifecycleError(subject, f"a score is 1..{top}, got {score!r}")
+
+
+class Deposit(LedgerAggregate):
+    """Stream ``deposit/<provider>``: a provider's consumer-protection deposit (HN 21)."""
+
+    if TYPE_CHECKING:
+        provider: str
+        balance_fen: int
+        claims: list[str]
+
+    class DepositPaid(LedgerCreated):
+        provider: str
+        amount_fen: int
+        payment_ref: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            _deposit_stream(self)
+            amount(self.originator_id, self.amount_fen)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.provider, aggregate.balance_fen = self.provider, self.amount_fen
+            aggregate.claims = []
+
+    class DepositToppedUp(LedgerEvent):
+        amount_fen: int
+        payment_ref: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            amount(state.id, self.amount_fen)
+            if self.actor != state.provider:
+                raise LifecycleError(state.id, f"only {state.provider} tops up its deposit")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.balance_fen += self.amount_fen
+
+    class DepositClaimed(LedgerEvent):
+        amount_fen: int
+        complaint: str
+        beneficiary: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            if amount(state.id, self.amount_fen) > state.balance_fen:
+                raise LifecycleError(state.id, f"the balance is {state.balance_fen} fen")
+            complaint = ctx.subject(self.complaint, Complaint, "complaint")
+            if complaint.respondent != state.provider or complaint.status not in (
+                "resolved",
+                "closed",
+            ):
+                raise LifecycleError(
+                    state.id, f"{self.complaint} is not a resolved complaint against the provider"
+                )
+            if self.beneficiary != complaint.complainant:
+                raise LifecycleError(
+                    state.id, f"compensation goes to the complainant {complaint.complainant}"
+                )
+            if self.complaint in state.claims:
+                raise LifecycleError(state.id, f"{self.complaint} was already compensated")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.balance_fen -= self.amount_fen
+            aggregate.claims.append(self.complaint)
+
+    class DepositReturned(LedgerEvent):
+        amount_fen: int
+        reason: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if amount(state.id, self.amount_fen) > state.balance_fen:
+                raise LifecycleError(state.id, f"the balance is {state.balance_fen} fen")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.balance_fen -= self.amount_fen
+
+    @classmethod
+    def pay(cls, *, provider: str, amount_fen: int, payment_ref: str) -> Deposit:
+        return cls._create(
+            cls.DepositPaid,
+            id=f"deposit/{provider}",
+            actor=provider,
+            provider=provider,
+            amount_fen=amount_fen,
+            payment_ref=payment_ref,
+        )
+
+    def top_up(self, *, amount_fen: int, payment_ref: str) -> None:
+        self.trigger_event(
+            self.DepositToppedUp,
+            actor=self.provider,
+            amount_fen=amount_fen,
+            payment_ref=payment_ref,
+        )
+
+    def claim(self, *, actor: str, amount_fen: int, complaint: str, beneficiary: str) -> None:
+        self.trigger_event(
+            self.DepositClaimed,
+            actor=actor,
+            amount_fen=amount_fen,
+            complaint=complaint,
+            beneficiary=beneficiary,
+        )
+
+    def give_back(self, *, actor: str, amount_fen: int, reason: str) -> None:
+        self.trigger_event(self.DepositReturned, actor=actor, amount_fen=amount_fen, reason=reason)
+
+
+def _deposit_stream(event: Any) -> None:
+    if event.originator_id != f"deposit/{event.provider}" or event.actor != event.provider:
+        raise LifecycleError(
+            event.originator_id,
+            f"a deposit of {event.provider} is paid by it into deposit/{event.provider}",
+        )
+
+
+class GovernmentPurchase(LedgerAggregate):
+    """Stream ``purchase/<id>``: a department's purchase of services, approved first (AH 18)."""
+
+    if TYPE_CHECKING:
+        department: str
+        approved: bool
+
+    class PurchaseRequested(LedgerCreated):
+        department: str
+        purpose: str
+        budget_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if self.actor != self.department:
+                raise LifecycleError(self.originator_id, "a department requests its own purchase")
+            amount(self.originator_id, self.budget_fen, "budget_fen")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.department, aggregate.approved = self.department, False
+
+    class PurchaseApproved(LedgerEvent):
+        approval_ref: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if state.approved:
+                raise LifecycleError(state.id, "is already approved")
+            if self.actor == state.department:
+                raise LifecycleError(state.id, "a department does not approve its own purchase")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.approved = True
+
+    @classmethod
+    def request(
+        cls, *, stream: str, department: str, purpose: str, budget_fen: int
+    ) -> GovernmentPurchase:
+        return cls._create(
+            cls.PurchaseRequested,
+            id=stream,
+            actor=department,
+            department=department,
+            purpose=purpose,
+            budget_fen=budget_fen,
+        )
+
+    def approve(self, *, actor: str, approval_ref: str) -> None:
+        self.trigger_event(self.PurchaseApproved, actor=actor, approval_ref=approval_ref)
+
+
+class Voucher(LedgerAggregate):
+    """Stream ``voucher/<id>``: an electronic entrepreneurship voucher (AH 17, 19)."""
+
+    if TYPE_CHECKING:
+        holder: str
+        face_value_fen: int
+        expires_on: str
+        categories: list[str]
+        redeemed_fen: int
+        redemptions: dict[str, int]
+        expired: bool
+
+    class VoucherIssued(LedgerCreated):
+        holder: str
+        face_value_fen: int
+        expires_on: str
+        categories: list[str]
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            issuer = ctx.policy.parameters.voucher_issuer
+            role = issuer.role if issuer is not None else None
+            ctx.require(
+                6,
+                role in ctx.roles(self.actor),
+                f"vouchers are issued only by {role}; {self.actor} is not",
+            )
+            stream = self.originator_id
+            amount(stream, self.face_value_fen, "face_value_fen")
+            holder = ctx.subject(self.holder, Member, "member")
+            holder.check_not_barred(ctx, "member")
+            if parse_day(self.expires_on, stream, "expires_on") <= ctx.day or not self.categories:
+                raise LifecycleError(stream, "a voucher names categories and a future expiry")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.holder, aggregate.face_value_fen = self.holder, self.face_value_fen
+            aggregate.expires_on, aggregate.categories = self.expires_on, list(self.categories)
+            aggregate.redeemed_fen, aggregate.redemptions, aggregate.expired = 0, {}, False
+
+    class VoucherRedeemed(LedgerEvent):
+        order: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            ctx.require(
+                6, self.actor == state.holder, f"only the holder {state.holder} redeems {state.id}"
+            )
+            order = ctx.subject(self.order, Order, "order")
+            item = ctx.get(order.item)
+            ctx.require(7, not item.free, f"no voucher on the free service {order.item}")
+            ctx.require(
+                6,
+                order.channel == "online",
+                f"{self.order} is an offline deal; vouchers are redeemed online only",
+            )
+            ctx.require(
+                6,
+                order.buyer == state.holder and order.status == "created",
+                f"{self.order} is not an unpaid order of {state.holder}",
+            )
+            ctx.require(
+                6,
+                item.fields["category"] in state.categories,
+                f"category {item.fields['category']} is not eligible for {state.id}",
+            )
+            ctx.require(
+                6,
+                not state.expired and ctx.day <= date.fromisoformat(state.expires_on),
+                f"{state.id} expired on {state.expires_on}",
+            )
+            ctx.require(
+                6,
+                self.order not in state.redemptions,
+                f"{state.id} was already redeemed in {self.order}",
+            )
+            amount(state.id, self.amount_fen)
+            ctx.require(
+                6,
+                state.redeemed_fen + self.amount_fen <= state.face_value_fen,
+                f"redeeming {self.amount_fen} fen would exceed the face value "
+                f"{state.face_value_fen} ({state.redeemed_fen} already redeemed)",
+            )
+            ctx.require(
+                6,
+                order.vouchers_fen + self.amount_fen <= order.price_fen,
+                f"{self.order} costs {order.price_fen} fen",
+            )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.redeemed_fen += self.amount_fen
+            aggregate.redemptions[self.order] = self.amount_fen
+
+    class VoucherExpired(LedgerEvent):
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            if state.expired or ctx.day <= date.fromisoformat(state.expires_on):
+                raise LifecycleError(state.id, f"runs until {state.expires_on}")
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.expired = True
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        stream: str,
+        actor: str,
+        holder: str,
+        face_value_fen: int,
+        expires_on: str,
+        categories: list[str],
+    ) -> Voucher:
+        return cls._create(
+            cls.VoucherIssued,
+            id=stream,
+            actor=actor,
+            holder=holder,
+            face_value_fen=face_value_fen,
+            expires_on=expires_on,
+            categories=categories,
+        )
+
+    def redeem(self, *, order: Order, amount_fen: int) -> None:
+        """Redeem in ``order``; save the voucher, then the order, together."""
+        self.trigger_event(
+            self.VoucherRedeemed, actor=self.holder, order=order.id, amount_fen=amount_fen
+        )
+        order.trigger_event(
+            Order.VoucherApplied, actor=self.holder, voucher=self.id, amount_fen=amount_fen
+        )
+
+    def expire(self, *, actor: str) -> None:
+        self.trigger_event(self.VoucherExpired, actor=actor)

@@ -1,0 +1,205 @@
+"""What keeps the log compliant when the rules are raced or bypassed.
+
+The read-set guard: a batch is decided against the subjects it read; if another writer
+changed any of them before the batch is stored, the store refuses it under the log's write
+lock (SubjectsChangedError in ledger/storage.py) and the application reports a conflict.
+Compliance replay: an entry forced into the log past the rules is found again.
+
+Each test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from ledger.app import LedgerApplication, StreamConflictError
+from ledger.compliance import check_compliance
+from ledger.domain.catalogue import ServiceItem
+from ledger.domain.trading import Order
+from ledger.events import event_clock
+from ledger.storage import SubjectsChangedError
+from tests.domain.world import ITEM, World, assert_complies, client_entry
+
+WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
+
+FIELDS: dict[str, Any] = dict(ITEM)
+
+
+@pytest.fixture(autouse=True)
+def _events_on_world_time() -> Iterator[None]:
+    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
+    with event_clock(lambda: WORLD_START):
+        yield
+
+
+def second_writer(world: World) -> LedgerApplication:
+    """Another application on the same database and ledger, as another process would be."""
+    return LedgerApplication(
+        world.db, world.app.origin, signers=world.keys, clock=lambda: world.now[0]
+    )
+
+
+def blacklist(app: LedgerApplication, subject: str) -> Callable[[], None]:
+    def write() -> None:
+        found: Any = app.repository.get(subject)
+        found.blacklist(actor="platform/hub", reason="虚假宣传")
+        app.save(found)
+
+    return write
+
+
+def meanwhile(
+    monkeypatch: pytest.MonkeyPatch, app: LedgerApplication, write: Callable[[], None]
+) -> list[bool]:
+    """Run ``write`` once, right after ``app`` decides its next batch and before it stores it
+    (the rules are decided inside ``save`` and ``submit``); the list records that it ran."""
+    decide = app.decide
+    calls: list[bool] = []
+
+    def decide_then_write(events: list[Any]) -> Any:
+        ctx = decide(events)
+        if not calls:
+            calls.append(True)
+            write()
+        return ctx
+
+    monkeypatch.setattr(app, "decide", decide_then_write)
+    return calls
+
+
+def publish(stream: str = "item/i2") -> ServiceItem:
+    return ServiceItem.publish(stream=stream, actor="provider/p1", provider="provider/p1", **FIELDS)
+
+
+def order(stream: str = "order/o1") -> Order:
+    return Order.create(
+        stream=stream,
+        buyer="member/e1",
+        item="item/i1",
+        provider="provider/p1",
+        channel="online",
+        price_fen=120_000,
+    )
+
+
+COMMANDS: dict[str, Callable[[], Any]] = {"publish an item": publish, "place an order": order}
+
+
+def stored(world: World, stream: str) -> list[StoredEvent]:
+    return list(world.app.recorder.select_events(stream))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_subject_changed_between_decision_and_commit_refuses_the_batch(
+    hunan: World, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    world = hunan
+    aggregate = COMMANDS[command]()
+    meanwhile(monkeypatch, world.app, blacklist(second_writer(world), "provider/p1"))
+    before = world.entries
+
+    with pytest.raises(StreamConflictError) as caught:
+        world.app.save(aggregate)
+
+    guard = caught.value.__cause__
+    assert isinstance(guard, SubjectsChangedError), "the storage read-set guard refused it"
+    assert guard.streams == ["provider/p1"]
+    assert "provider/p1 changed while this was decided" in str(caught.value)
+    assert world.entries == before + 1  # the blacklisting only
+    assert stored(world, aggregate.id) == []
+
+    # decided again, against the provider as it now is: rule 4
+    world.violates(4, lambda: world.app.save(COMMANDS[command]()))
+    assert_complies(world)
+
+
+def test_a_change_to_a_subject_not_read_does_not_refuse_the_batch(
+    hunan: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = hunan
+    calls = meanwhile(monkeypatch, world.app, blacklist(second_writer(world), "member/e2"))
+    world.app.save(order())
+    assert calls, "the other writer wrote between decision and commit"
+    assert len(stored(world, "order/o1")) == 1
+    assert world.app.repository.get("member/e2").barred == "blacklisted"
+
+
+def published_item(world: World, stream: str = "item/i2") -> bytes:
+    """provider/p1 publishes ``stream``, signed with its own key as a client would sign it."""
+    body = {"provider": "provider/p1", "self_operated": False, **FIELDS}
+    return client_entry(world, "provider/p1", stream, "ItemPublished", body).raw
+
+
+def test_a_client_signed_entry_is_guarded_too(
+    hunan: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = hunan
+    raw = published_item(world)
+    meanwhile(monkeypatch, world.app, blacklist(second_writer(world), "provider/p1"))
+    before = world.entries
+    with pytest.raises(StreamConflictError) as caught:
+        world.app.submit(raw)
+    assert isinstance(caught.value.__cause__, SubjectsChangedError)
+    assert world.entries == before + 1
+    assert stored(world, "item/i2") == []
+
+
+def test_the_recorder_refuses_a_stale_read_set(hunan: World) -> None:
+    world = hunan
+    version: int = world.app.repository.get("provider/p1").version
+    blacklist(second_writer(world), "provider/p1")()
+    raw = published_item(world)
+    before = world.entries
+    with pytest.raises(SubjectsChangedError) as caught:
+        world.app.recorder.insert_events(
+            [StoredEvent("item/i2", 1, "ItemPublished", raw)],
+            read_set={"provider/p1": version, "item/i1": 1},
+        )
+    assert caught.value.streams == ["provider/p1"]
+    assert world.entries == before
+
+
+# -- compliance replay --------------------------------------------------------------------------
+
+
+def force(world: World, stream: str, type_: str, raw: bytes) -> int:
+    """Store ``raw`` below the rules, as a forged database would; return its log index."""
+    world.app.recorder.insert_events([StoredEvent(stream, 1, type_, raw)])
+    return list(world.app.entries()).index(raw)
+
+
+def test_replay_finds_an_entry_by_a_blacklisted_provider(hunan: World) -> None:
+    world = hunan
+    blacklist(world.app, "provider/p1")()
+    raw = published_item(world)
+    world.violates(4, lambda: world.app.submit(raw))  # the write path refuses it
+
+    index = force(world, "item/i2", "ItemPublished", raw)
+    report = check_compliance(world.app.entries())
+    assert [(f.index, f.stream, f.type) for f in report.findings] == [
+        (index, "item/i2", "ItemPublished")
+    ]
+    assert "rule 4 (HN 24)" in report.findings[0].problem
+    assert f"log index {index}" in str(report.findings[0])
+
+
+def test_replay_finds_a_voucher_not_issued_by_the_hr_department(anhui: World) -> None:
+    world = anhui
+    body = {
+        "holder": "member/u1",
+        "face_value_fen": 100_000,
+        "expires_on": "2026-12-31",
+        "categories": ["管理咨询"],
+    }
+    raw = client_entry(world, "org/operator", "voucher/forged", "VoucherIssued", body).raw
+    world.violates(6, lambda: world.app.submit(raw))
+
+    index = force(world, "voucher/forged", "VoucherIssued", raw)
+    report = check_compliance(world.app.entries())
+    assert [(f.index, f.stream) for f in report.findings] == [(index, "voucher/forged")]
+    assert "rule 6 (AH 14; AH 17; AH 19)" in report.findings[0].problem

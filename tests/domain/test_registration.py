@@ -1,0 +1,650 @@
+"""Who takes part, under the Hunan policy: organisations, platforms, providers, members and
+agreements (HN 4, 8(2), 8(3), 18, 19(1), 24).
+
+Each lifecycle runs through the real commands and ends with a clean compliance replay;
+each refusal names its rule and article, or its lifecycle or permission error, and
+leaves the log as it was. Every test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from ledger.domain.catalogue import ServiceItem
+from ledger.domain.errors import LifecycleError, NotPermittedError
+from ledger.domain.registration import (
+    Acceptance,
+    Agreement,
+    Member,
+    Organisation,
+    Platform,
+    Provider,
+    acceptance_stream,
+)
+from ledger.domain.trading import GovernmentPurchase, Order, Voucher
+from tests.domain.world import DOC, ITEM, World, assert_complies, at
+
+AGREEMENT = "agreement/users"
+FIELDS: dict[str, Any] = dict(ITEM)
+Step = Callable[[Provider], None]
+
+
+def load(world: World, stream: str) -> Any:
+    return world.app.repository.get(stream)
+
+
+def save(world: World, *aggregates: Any) -> None:
+    world.app.save(*aggregates)
+
+
+def applicant(world: World, stream: str = "provider/p2") -> Provider:
+    """A provider that has applied, with its own key, and nothing more."""
+    world.province.enrol(stream)
+    provider = Provider.apply_for(
+        stream=stream,
+        actor=stream,
+        name="湘潭精益检测有限公司",
+        credit_code="91430300MA4L000009",
+        categories=["检验检测"],
+    )
+    save(world, provider)
+    return provider
+
+
+def admitted(world: World, stream: str = "provider/p2") -> Provider:
+    applicant(world, stream)
+    provider: Provider = load(world, stream)
+    provider.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验")
+    provider.review(actor="platform/changsha", documents=DOC, valid_until="2028-12-31")
+    provider.admit(actor="platform/changsha", platform="platform/changsha")
+    save(world, provider)
+    return provider
+
+
+def window(world: World, stream: str = "platform/zhuzhou") -> Platform:
+    """A city window that has applied to join the network under the hub."""
+    world.province.enrol(stream)
+    platform = Platform.apply_for(
+        stream=stream,
+        actor=stream,
+        name="株洲市综合窗口",
+        level="city",
+        parent="platform/hub",
+        region="株洲",
+    )
+    save(world, platform)
+    return platform
+
+
+def certified_window(world: World, stream: str = "platform/zhuzhou") -> Platform:
+    window(world, stream)
+    platform: Platform = load(world, stream)
+    platform.recommend(actor="org/changsha")
+    platform.certify(actor="org/province", certificate="HN-WIN-2")
+    save(world, platform)
+    return platform
+
+
+def publish(world: World, provider: str = "provider/p2", stream: str = "item/x") -> None:
+    save(world, ServiceItem.publish(stream=stream, actor=provider, provider=provider, **FIELDS))
+
+
+def member(
+    world: World, stream: str = "member/e3", *, platform: str = "platform/changsha", **kw: Any
+) -> Member:
+    return world.province.enterprise(
+        stream,
+        by=platform,
+        platform=platform,
+        name="株洲动力机械有限公司",
+        credit_code="91430200MA4L000004",
+        contact={"name": "赵强", "phone": "13800000003"},
+        **kw,
+    )
+
+
+def order(world: World, buyer: str, stream: str = "order/o1", item: str = "item/i1") -> None:
+    save(
+        world,
+        Order.create(
+            stream=stream,
+            buyer=buyer,
+            item=item,
+            provider="provider/p1",
+            channel="online",
+            price_fen=FIELDS["fee_fen"],
+        ),
+    )
+
+
+def agreement(world: World) -> Agreement:
+    published = Agreement.publish(
+        stream=AGREEMENT,
+        actor="platform/hub",
+        title="湖南省中小企业公共服务平台网络用户协议",
+        sha256="aa" * 32,
+        effective_from="2026-12-01",
+    )
+    save(world, published)
+    return published
+
+
+def accept(world: World, actor: str, version: int = 1) -> None:
+    save(world, Acceptance.accept(actor=actor, agreement=AGREEMENT, version=version))
+
+
+# -- organisations --------------------------------------------------------------------------
+
+
+def test_the_root_registers_organisations_and_grants_and_withdraws_their_roles(
+    hunan: World,
+) -> None:
+    hunan.province.organisation("org/zhuzhou", "株洲市工业和信息化局", ["city_authority"])
+    window(hunan)
+    org: Organisation = load(hunan, "org/zhuzhou")
+    org.withdraw(actor="root", role="city_authority", reason="职能调整")
+    org.grant(actor="root", role="provincial_authority")
+    save(hunan, org)
+    assert load(hunan, "org/zhuzhou").roles() == {"provincial_authority"}
+
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    platform.recommend(actor="org/zhuzhou")
+    hunan.rejected(lambda: save(hunan, platform), NotPermittedError)
+
+    org = load(hunan, "org/zhuzhou")
+    org.grant(actor="root", role="city_authority")
+    save(hunan, org)
+    platform = load(hunan, "platform/zhuzhou")
+    platform.recommend(actor="org/zhuzhou")
+    save(hunan, platform)
+    assert load(hunan, "platform/zhuzhou").status == "recommended"
+    assert_complies(hunan)
+
+
+def test_only_the_root_manages_organisations(hunan: World) -> None:
+    hunan.rejected(
+        lambda: save(
+            hunan,
+            Organisation.register(
+                stream="org/x", actor="platform/hub", name="某局", roles=["city_authority"]
+            ),
+        ),
+        NotPermittedError,
+    )
+    org: Organisation = load(hunan, "org/changsha")
+    org.grant(actor="org/province", role="provincial_authority")
+    hunan.rejected(lambda: save(hunan, org), NotPermittedError)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda org: org.grant(actor="root", role="city_authority"),  # already held
+        lambda org: org.grant(actor="root", role="provincial_hr_department"),  # Anhui's
+        lambda org: org.withdraw(actor="root", role="hub_operator", reason="x"),  # not held
+    ],
+    ids=["held", "unknown-role", "not-held"],
+)
+def test_roles_change_only_where_they_make_sense(hunan: World, change: Any) -> None:
+    org: Organisation = load(hunan, "org/changsha")
+    change(org)
+    hunan.rejected(lambda: save(hunan, org), LifecycleError)
+
+
+# -- platforms -------------------------------------------------------------------------------
+
+
+def test_a_window_applies_is_recommended_certified_and_disqualified(hunan: World) -> None:
+    window(hunan)
+    assert load(hunan, "platform/zhuzhou").status == "applied"
+
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    platform.recommend(actor="org/changsha", opinion="同意推荐")
+    save(hunan, platform)
+    assert load(hunan, "platform/zhuzhou").status == "recommended"
+
+    platform = load(hunan, "platform/zhuzhou")
+    platform.certify(actor="org/province", certificate="HN-WIN-2")
+    save(hunan, platform)
+    assert load(hunan, "platform/zhuzhou").status == "certified"
+    member(hunan, platform="platform/zhuzhou")  # a certified window acts
+
+    platform = load(hunan, "platform/zhuzhou")
+    platform.cancel_qualification(actor="org/province", reason="年度考核不合格 (HN 24)")
+    save(hunan, platform)
+    cancelled = load(hunan, "platform/zhuzhou")
+    assert (cancelled.status, cancelled.barred) == (
+        "cancelled",
+        "disqualified (qualification cancelled)",
+    )
+    assert_complies(hunan)
+
+
+def test_a_window_is_certified_only_after_the_city_recommends_it(hunan: World) -> None:
+    window(hunan)
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    platform.certify(actor="org/province", certificate="HN-WIN-2")
+    hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+    platform = load(hunan, "platform/zhuzhou")
+    platform.cancel_qualification(actor="org/province", reason="x")
+    hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+
+
+@pytest.mark.parametrize(
+    ("step", "actor"),
+    [
+        ("certify", "provider/p1"),
+        ("certify", "org/changsha"),
+        ("recommend", "org/province"),
+        ("recommend", "platform/hub"),
+    ],
+)
+def test_only_the_authorities_recommend_and_certify(hunan: World, step: str, actor: str) -> None:
+    window(hunan)
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    if step == "certify":
+        platform.recommend(actor="org/changsha")
+        save(hunan, platform)
+        platform = load(hunan, "platform/zhuzhou")
+        platform.certify(actor=actor, certificate="HN-WIN-2")
+    else:
+        platform.recommend(actor=actor)
+    error = hunan.rejected(lambda: save(hunan, platform), NotPermittedError)
+    assert isinstance(error, NotPermittedError)
+    assert error.actor == actor
+
+
+def test_an_uncertified_window_cannot_act_yet(hunan: World) -> None:
+    window(hunan)
+    hunan.rejected(lambda: member(hunan, platform="platform/zhuzhou"), LifecycleError)
+
+
+@pytest.mark.parametrize(
+    ("level", "parent"),
+    [("city", None), ("city", "platform/nowhere"), ("hub", "platform/hub"), ("town", "x")],
+)
+def test_a_platform_applies_with_a_level_and_a_parent_that_fit(
+    hunan: World, level: str, parent: str | None
+) -> None:
+    hunan.province.enrol("platform/x")
+    platform = Platform.apply_for(
+        stream="platform/x", actor="platform/x", name="x", level=level, parent=parent, region="x"
+    )
+    hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+
+
+def test_a_disqualified_window_does_nothing_more(hunan: World) -> None:
+    certified_window(hunan)
+    applicant(hunan)
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    platform.cancel_qualification(actor="org/province", reason="弄虚作假 (HN 24)")
+    save(hunan, platform)
+
+    hunan.violates(4, lambda: member(hunan, platform="platform/zhuzhou"))
+    provider: Provider = load(hunan, "provider/p2")
+    provider.verify_real_name(actor="platform/zhuzhou", method="x")
+    hunan.violates(4, lambda: save(hunan, provider))
+    # nor does anyone onboard a provider onto it
+    provider = load(hunan, "provider/p2")
+    provider.verify_real_name(actor="platform/hub", method="x")
+    provider.review(actor="platform/hub", documents=DOC, valid_until="2028-12-31")
+    provider.admit(actor="platform/hub", platform="platform/zhuzhou")
+    hunan.violates(4, lambda: save(hunan, provider))
+
+
+# -- providers -------------------------------------------------------------------------------
+
+
+def test_a_provider_applies_is_verified_reviewed_admitted_and_kept_current(
+    hunan: World,
+) -> None:
+    applicant(hunan)
+    steps: list[Step] = [
+        lambda p: p.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验"),
+        lambda p: p.review(actor="platform/changsha", documents=DOC, valid_until="2027-12-31"),
+        lambda p: p.admit(actor="platform/changsha", platform="platform/changsha"),
+        lambda p: p.reverify(
+            actor="platform/changsha", method="年度核实", valid_until="2028-12-31"
+        ),
+        lambda p: p.suspend(actor="platform/hub", reason="投诉调查中"),
+        lambda p: p.reinstate(actor="platform/hub", reason="调查结束"),
+    ]
+    for step in steps:
+        provider: Provider = load(hunan, "provider/p2")
+        step(provider)
+        save(hunan, provider)
+        if step is steps[2]:
+            publish(hunan)  # admitted: it acts
+
+    state = load(hunan, "provider/p2")
+    assert (state.verified, state.reviewed, state.admitted) == (True, True, True)
+    assert (state.platform, state.valid_until, state.suspended) == (
+        "platform/changsha",
+        "2028-12-31",
+        None,
+    )
+    publish(hunan, stream="item/y")  # reinstated: it acts again
+    assert_complies(hunan)
+
+
+ENDINGS: dict[str, tuple[Step, str]] = {
+    "blacklisted": (lambda p: p.blacklist(actor="platform/hub", reason="虚假宣传"), "blacklisted"),
+    "disqualified-by-hub": (
+        lambda p: p.cancel_qualification(actor="platform/hub", reason="资质造假"),
+        "disqualified (qualification cancelled)",
+    ),
+    "disqualified-by-province": (
+        lambda p: p.cancel_qualification(actor="org/province", reason="骗取财政资金 (HN 24)"),
+        "disqualified (qualification cancelled)",
+    ),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS, ids=list(ENDINGS))
+def test_a_barred_provider_does_nothing_more(hunan: World, ending: str) -> None:
+    end, barred = ENDINGS[ending]
+    provider: Provider = load(hunan, "provider/p1")
+    end(provider)
+    save(hunan, provider)
+    assert load(hunan, "provider/p1").barred == barred
+    assert_complies(hunan)
+
+    error = hunan.violates(4, lambda: publish(hunan, provider="provider/p1"))
+    assert "provider/p1" in error.problem
+    agreement(hunan)
+    hunan.violates(4, lambda: accept(hunan, "provider/p1"))
+    provider = load(hunan, "provider/p1")
+    provider.reinstate(actor="platform/hub", reason="申诉")
+    hunan.violates(4, lambda: save(hunan, provider))
+    provider = load(hunan, "provider/p1")
+    end(provider)  # barred once is enough
+    hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+
+
+@pytest.mark.parametrize("by", ["provider/p1", "platform/changsha"])
+def test_a_provider_deregisters_and_is_gone(hunan: World, by: str) -> None:
+    provider: Provider = load(hunan, "provider/p1")
+    provider.deregister(actor=by, reason="停业")
+    save(hunan, provider)
+    assert load(hunan, "provider/p1").deregistered is not None
+    assert_complies(hunan)
+
+    hunan.rejected(lambda: publish(hunan, provider="provider/p1"), LifecycleError)
+    provider = load(hunan, "provider/p1")
+    provider.reverify(actor="platform/changsha", method="x", valid_until="2028-12-31")
+    hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+
+
+def test_an_unverified_provider_cannot_act(hunan: World) -> None:
+    applicant(hunan)
+    error = hunan.violates(1, lambda: publish(hunan))
+    assert "real-name verified" in error.problem
+
+
+def test_a_provider_not_reviewed_and_admitted_cannot_act(hunan: World) -> None:
+    applicant(hunan)
+    provider: Provider = load(hunan, "provider/p2")
+    provider.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验")
+    save(hunan, provider)
+    hunan.violates(2, lambda: publish(hunan))
+
+    provider = load(hunan, "provider/p2")
+    provider.review(actor="platform/changsha", documents=DOC, valid_until="2028-12-31")
+    save(hunan, provider)
+    error = hunan.violates(2, lambda: publish(hunan))
+    assert "admitted: False" in error.problem
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_admission_follows_verification_and_review(hunan: World, verified: bool) -> None:
+    applicant(hunan)
+    provider: Provider = load(hunan, "provider/p2")
+    if verified:
+        provider.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验")
+    else:
+        provider.review(actor="platform/changsha", documents=DOC, valid_until="2028-12-31")
+    provider.admit(actor="platform/changsha", platform="platform/changsha")
+    error = hunan.violates(2, lambda: save(hunan, provider))
+    assert "admitted only after" in error.problem
+
+
+def test_a_suspended_provider_cannot_act_until_reinstated(hunan: World) -> None:
+    provider: Provider = load(hunan, "provider/p1")
+    provider.suspend(actor="platform/hub", reason="投诉调查中")
+    save(hunan, provider)
+    error = hunan.violates(2, lambda: publish(hunan, provider="provider/p1"))
+    assert "suspended" in error.problem
+    provider = load(hunan, "provider/p1")
+    provider.suspend(actor="platform/hub", reason="again")
+    hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+
+
+def test_a_provider_whose_qualification_expired_cannot_act_until_reverified(
+    hunan: World,
+) -> None:
+    after = datetime(2029, 1, 2, 2, 0, tzinfo=UTC)  # p1's qualification ran to 2028-12-31
+    with at(hunan, after):
+        error = hunan.violates(2, lambda: publish(hunan, provider="provider/p1"))
+        assert "expired on 2028-12-31" in error.problem
+        provider: Provider = load(hunan, "provider/p1")
+        provider.reverify(actor="platform/changsha", method="x", valid_until="2028-12-31")
+        hunan.rejected(lambda: save(hunan, provider), LifecycleError)  # already past
+        provider = load(hunan, "provider/p1")
+        provider.reverify(actor="platform/changsha", method="资质复核", valid_until="2030-12-31")
+        save(hunan, provider)
+        publish(hunan, provider="provider/p1")
+    assert_complies(hunan)
+
+
+@pytest.mark.parametrize(
+    ("documents", "valid_until"),
+    [(DOC, "2020-12-31"), ([], "2028-12-31"), (DOC, "31/12/2028")],
+    ids=["expired", "no-documents", "not-a-date"],
+)
+def test_a_review_names_documents_and_a_future_validity(
+    hunan: World, documents: list[dict[str, Any]], valid_until: str
+) -> None:
+    applicant(hunan)
+    provider: Provider = load(hunan, "provider/p2")
+    provider.review(actor="platform/changsha", documents=documents, valid_until=valid_until)
+    hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+
+
+@pytest.mark.parametrize(
+    ("step", "actor"),
+    [
+        ("blacklist", "platform/changsha"),
+        ("blacklist", "provider/p2"),
+        ("suspend", "platform/changsha"),
+        ("cancel_qualification", "org/changsha"),
+    ],
+)
+def test_only_the_hub_or_the_province_sanctions_providers(
+    hunan: World, step: str, actor: str
+) -> None:
+    admitted(hunan)
+    provider: Provider = load(hunan, "provider/p1")
+    getattr(provider, step)(actor=actor, reason="x")
+    hunan.rejected(lambda: save(hunan, provider), NotPermittedError)
+
+
+def test_a_provider_is_admitted_once(hunan: World) -> None:
+    provider: Provider = load(hunan, "provider/p1")
+    provider.admit(actor="platform/hub", platform="platform/hub")
+    hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def test_a_member_registers_is_verified_blacklisted_and_deregistered(hunan: World) -> None:
+    member(hunan, verify=False)
+    assert load(hunan, "member/e3").verified is False
+
+    state: Member = load(hunan, "member/e3")
+    state.verify_real_name(actor="platform/changsha", method="营业执照核验")
+    save(hunan, state)
+    order(hunan, "member/e3")  # verified: it trades
+
+    state = load(hunan, "member/e3")
+    state.blacklist(actor="platform/hub", reason="恶意差评")
+    save(hunan, state)
+    assert load(hunan, "member/e3").barred == "blacklisted"
+
+    state = load(hunan, "member/e3")
+    state.deregister(actor="platform/changsha", reason="注销账户")
+    save(hunan, state)
+    assert load(hunan, "member/e3").deregistered is not None
+    assert_complies(hunan)
+
+
+def test_a_member_deregisters_itself_and_is_gone(hunan: World) -> None:
+    state: Member = load(hunan, "member/e2")
+    state.deregister(actor="member/e2", reason="企业注销")
+    save(hunan, state)
+    assert_complies(hunan)
+
+    hunan.rejected(lambda: order(hunan, "member/e2"), LifecycleError)
+    state = load(hunan, "member/e2")
+    state.verify_real_name(actor="platform/changsha", method="x")
+    hunan.rejected(lambda: save(hunan, state), LifecycleError)
+
+
+def test_hunan_registers_persons_of_any_age(hunan: World) -> None:
+    """The age range is AH 25's (rule 3): it does not apply under the Hunan policy."""
+    hunan.province.person(
+        "member/u1",
+        by="platform/changsha",
+        platform="platform/changsha",
+        identity={"name": "刘洋", "id_card": "430102195001011234"},
+        birth_date=date(1950, 1, 1),
+    )
+    assert load(hunan, "member/u1").verified
+    assert_complies(hunan)
+
+
+def test_an_unverified_member_cannot_trade_or_accept(hunan: World) -> None:
+    member(hunan, verify=False)
+    error = hunan.violates(1, lambda: order(hunan, "member/e3"))
+    assert "member/e3" in error.problem
+    agreement(hunan)
+    hunan.violates(1, lambda: accept(hunan, "member/e3"))
+
+
+def test_a_blacklisted_member_does_nothing_more(hunan: World) -> None:
+    state: Member = load(hunan, "member/e1")
+    state.blacklist(actor="platform/hub", reason="虚假注册")
+    save(hunan, state)
+    hunan.violates(4, lambda: order(hunan, "member/e1"))
+    agreement(hunan)
+    hunan.violates(4, lambda: accept(hunan, "member/e1"))
+    state = load(hunan, "member/e1")
+    state.blacklist(actor="platform/hub", reason="again")
+    hunan.rejected(lambda: save(hunan, state), LifecycleError)
+
+
+def test_members_are_registered_and_sanctioned_by_platforms(hunan: World) -> None:
+    registration = Member.register(
+        stream="member/e3",
+        actor="provider/p1",
+        kind="enterprise",
+        name="x",
+        credit_code="x",
+        identity={},
+        platform="platform/changsha",
+        state_owned=False,
+    )
+    hunan.rejected(lambda: save(hunan, registration), NotPermittedError)
+    state: Member = load(hunan, "member/e1")
+    state.blacklist(actor="platform/changsha", reason="x")  # the hub's sanction
+    hunan.rejected(lambda: save(hunan, state), NotPermittedError)
+
+
+# -- agreements (HN 8(3)) ---------------------------------------------------------------------
+
+
+def test_an_agreement_is_published_revised_and_accepted(hunan: World) -> None:
+    agreement(hunan)
+    accept(hunan, "provider/p1")
+    accept(hunan, "member/e1")
+
+    published: Agreement = load(hunan, AGREEMENT)
+    published.revise(actor="platform/hub", sha256="bb" * 32, effective_from="2027-01-01")
+    save(hunan, published)
+    assert load(hunan, AGREEMENT).versions == {1: "2026-12-01", 2: "2027-01-01"}
+
+    acceptance: Acceptance = load(hunan, acceptance_stream(AGREEMENT, "provider/p1"))
+    acceptance.accept_version(actor="provider/p1", agreement=AGREEMENT, version=2)
+    save(hunan, acceptance)
+    assert load(hunan, acceptance_stream(AGREEMENT, "provider/p1")).accepted == [1, 2]
+    accept(hunan, "member/e2", version=2)
+    assert_complies(hunan)
+
+
+def test_agreements_are_the_hubs_and_accepted_by_providers_and_members(hunan: World) -> None:
+    not_hub = Agreement.publish(
+        stream="agreement/window",
+        actor="platform/changsha",
+        title="x",
+        sha256="aa" * 32,
+        effective_from="2026-12-01",
+    )
+    hunan.rejected(lambda: save(hunan, not_hub), NotPermittedError)
+    agreement(hunan)
+    hunan.rejected(lambda: accept(hunan, "platform/changsha"), NotPermittedError)
+
+
+def test_acceptances_name_a_published_version_once_in_the_acceptors_stream(
+    hunan: World,
+) -> None:
+    agreement(hunan)
+    hunan.rejected(lambda: accept(hunan, "member/e1", version=2), LifecycleError)
+    accept(hunan, "member/e1")
+    acceptance: Acceptance = load(hunan, acceptance_stream(AGREEMENT, "member/e1"))
+    acceptance.accept_version(actor="member/e1", agreement=AGREEMENT, version=1)
+    hunan.rejected(lambda: save(hunan, acceptance), LifecycleError)
+    on_behalf = Acceptance._create(
+        Acceptance.AgreementAccepted,
+        id=acceptance_stream(AGREEMENT, "member/e2"),
+        actor="member/e1",
+        agreement=AGREEMENT,
+        version=1,
+    )
+    hunan.rejected(lambda: save(hunan, on_behalf), LifecycleError)
+    published: Agreement = load(hunan, AGREEMENT)
+    published.trigger_event(
+        Agreement.AgreementRevised,
+        actor="platform/hub",
+        version=3,
+        sha256="cc" * 32,
+        effective_from="2027-01-01",
+    )
+    hunan.rejected(lambda: save(hunan, published), LifecycleError)
+
+
+# -- events of another policy ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anhui_only", ["voucher", "purchase"])
+def test_an_anhui_only_event_is_not_an_event_of_hunan(hunan: World, anhui_only: str) -> None:
+    if anhui_only == "voucher":  # AH 17: 省人社厅 issues vouchers; Hunan has none
+        event: Any = Voucher.issue(
+            stream="voucher/v1",
+            actor="org/province",
+            holder="member/e1",
+            face_value_fen=50_000,
+            expires_on="2027-12-31",
+            categories=["管理咨询"],
+        )
+    else:  # AH 18: government purchases
+        event = GovernmentPurchase.request(
+            stream="purchase/p1", department="org/province", purpose="培训", budget_fen=100_000
+        )
+    error = hunan.rejected(lambda: save(hunan, event), NotPermittedError)
+    assert isinstance(error, NotPermittedError)
+    assert error.allowed == ()
+    assert "is not an event of hunan-sme-2015" in str(error)

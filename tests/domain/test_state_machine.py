@@ -1,0 +1,1685 @@
+"""Random sequences of domain commands, valid and invalid, never break a hard rule.
+
+A hypothesis state machine per policy (Hunan, Anhui) drives the real commands against a
+real ledger on SQLite and on PostgreSQL: registering providers (sometimes skipping
+verification, review or admission) and members (sometimes unverified, or without a key
+of their own), publishing and withdrawing items, sanctions and deregistration, orders,
+payments, service records, evaluations, vouchers (AH), admin authorisations and actions
+(AH), data sharing and exports, promotions (HN), platform disqualification (HN), the
+other policy's commands, client-signed entries with malformed bodies, and the passing of
+time.
+
+Beside the ledger runs a small model of the facts the hard rules depend on (who is
+verified, reviewed, admitted, suspended, barred or gone; which items are withdrawn;
+which orders are paid and evaluated; who received and evaluated which service; voucher
+balances; authorisations). Every command's outcome is predicted by the model and must be
+exactly what the ledger does: accepted (the log grew by the command's events), or
+refused with the predicted error (``RuleViolationError`` of the predicted rule,
+``LifecycleError``, ``NotPermittedError``, or no key to sign with) and nothing written;
+any other exception fails. After every step the new entries are decided again from the
+log alone (:class:`ledger.compliance.RuleReplay`) and must break no rule; at the end of
+a run the whole log passes :func:`ledger.compliance.check_compliance` and
+:func:`ledger.verification.verify_ledger`, and the ledger's aggregates agree with the
+model.
+
+``LEDGER_MACHINE_SCALE=n`` runs n times the examples (a soak); ``LEDGER_MACHINE_TALLY=1``
+writes how often each command had each outcome to stderr (with ``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, NoReturn
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from ledger.app import StreamConflictError
+from ledger.calendar import local_date
+from ledger.compliance import RuleReplay, check_compliance
+from ledger.core.envelope import Envelope, format_time
+from ledger.core.errors import EntryRejectedError, LedgerError
+from ledger.core.sign import seal
+from ledger.domain.catalogue import Promotion, ServiceItem
+from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
+from ledger.domain.registration import Provider
+from ledger.domain.services import ServiceRecord
+from ledger.domain.supervision import AdminAction, Authorisation, DataExport
+from ledger.domain.trading import Order, Voucher
+from ledger.events import event_clock
+from ledger.storage import Database
+from ledger.verification import verify_ledger
+from tests.conftest import PG_URL, drop_schema
+from tests.domain.world import ANHUI, DOC, HUNAN, World, open_world
+
+START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # the world's clock (tests/domain/world.py)
+CATEGORIES = ("管理咨询", "法律服务")
+ACTIONS = ("审核", "查询", "修改")
+SCOPES = ("orders", "members", "services")
+PARTNERS = ("partner/bank", "partner/university")
+PLAIN_FUNCTION = "专业服务"
+VALIDITY_DAYS = (800, 30, -1)  # a qualification review's validity, in days from today
+HOW_MUCH = ("what is due", "a little", "the balance", "beyond face value")  # redemptions
+#: How often each command had each outcome (LEDGER_MACHINE_TALLY=1 writes it to stderr).
+TALLY: Counter[str] = Counter()
+
+
+# -- what the model expects ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Accepted, or refused: a hard rule broken, a lifecycle error, not permitted."""
+
+    kind: str  # ok | rule | lifecycle | permission | other
+    rule: int | None = None
+
+    def __str__(self) -> str:
+        return f"rule {self.rule}" if self.kind == "rule" else self.kind
+
+
+OK = Outcome("ok")
+LIFECYCLE = Outcome("lifecycle")
+NOT_PERMITTED = Outcome("permission")
+UNSIGNED = Outcome("unsigned")  # decided, but the actor has no key to sign it (FORMAT §4)
+
+
+def broken(rule: int) -> Outcome:
+    return Outcome("rule", rule)
+
+
+class Refused(Exception):  # noqa: N818 - the model's verdict, not an error
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(str(outcome))
+        self.outcome = outcome
+
+
+def refuse(outcome: Outcome) -> NoReturn:
+    raise Refused(outcome)
+
+
+def outcome_of(error: LedgerError) -> Outcome:
+    if isinstance(error, RuleViolationError):
+        return broken(error.rule)
+    if isinstance(error, LifecycleError):
+        return LIFECYCLE
+    if isinstance(error, NotPermittedError):
+        return NOT_PERMITTED
+    if isinstance(error, EntryRejectedError) and "no signing key" in str(error):
+        return UNSIGNED
+    return Outcome("other")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Who does what under one policy (the world's actors, tests/domain/world.py)."""
+
+    rules: frozenset[int]  # the hard rules the pack lists
+    reviewer: str  # verifies, reviews and admits providers
+    sanctioner: str  # suspends, reinstates and blacklists
+    settler: str  # settles payments
+    exporter: str  # hands business data to third parties
+    registrars: tuple[tuple[str, str], ...]  # (who registers members, with which platform)
+    platforms: tuple[str, ...]  # onboarding platforms
+    free_function: str  # a free public-interest function (HN 7; AH 12, 14)
+    missing: frozenset[str]  # event types the pack does not have
+
+
+SETTINGS = {
+    HUNAN: Setting(
+        rules=frozenset({1, 2, 4, 7, 9, 10, 11, 12, 13}),
+        reviewer="platform/hub",
+        sanctioner="platform/hub",
+        settler="platform/hub",
+        exporter="platform/hub",
+        registrars=(("platform/changsha", "platform/changsha"), ("platform/hub", "platform/hub")),
+        platforms=("platform/changsha", "platform/hub"),
+        free_function="联络员服务",
+        missing=frozenset({"VoucherIssued", "AdminAuthorised", "DataSharingAuthorised"}),
+    ),
+    ANHUI: Setting(
+        rules=frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13}),
+        reviewer="org/operator",
+        sanctioner="org/operator",
+        settler="org/operator",
+        exporter="org/operator",
+        registrars=(("org/operator", "platform/cloud"),),
+        platforms=("platform/cloud",),
+        free_function="政策服务",
+        missing=frozenset(
+            {
+                "PromotionAnnounced",
+                "PlatformQualificationCancelled",
+                "ProviderQualificationCancelled",
+            }
+        ),
+    ),
+}
+
+
+# -- the model's facts ---------------------------------------------------------------------------
+
+
+@dataclass
+class ProviderFacts:
+    verified: bool = False
+    reviewed: bool = False
+    valid_until: date | None = None
+    home: str | None = None  # the onboarding platform, once admitted
+    suspended: bool = False
+    barred: bool = False
+    deregistered: bool = False
+
+
+@dataclass
+class MemberFacts:
+    registrar: str
+    verified: bool = False
+    barred: bool = False
+    deregistered: bool = False
+    keyless: bool = False  # registered without a signing key of its own
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    provider: str
+    function: str
+    charge: str
+    fee_fen: int
+    category: str
+
+    @property
+    def free(self) -> bool:
+        return self.charge == "free"
+
+
+@dataclass
+class OrderFacts:
+    buyer: str
+    item: str
+    provider: str
+    channel: str
+    price_fen: int
+    completed: bool = False
+    vouchers_fen: int = 0
+    evaluated: bool = False
+
+
+@dataclass
+class ServiceFacts:
+    provider: str
+    enterprises: tuple[str, ...]
+    evaluated_by: set[str] = field(default_factory=set)
+
+
+@dataclass
+class VoucherFacts:
+    holder: str
+    face_value_fen: int
+    expires_on: date
+    categories: tuple[str, ...]
+    redeemed_fen: int = 0
+    orders: set[str] = field(default_factory=set)
+    expired: bool = False
+
+
+@dataclass
+class AuthorisationFacts:
+    kind: str  # admin | data sharing
+    grantee: str
+    scope: tuple[str, ...]
+    valid_until: date
+    withdrawn: bool = False
+
+
+@dataclass
+class PromotionFacts:
+    organiser: str
+    ended: bool = False
+
+
+# -- backends ---------------------------------------------------------------------------------
+
+
+class Backend:
+    """Fresh, empty databases for machine runs: SQLite files or PostgreSQL schemas."""
+
+    def __init__(self, kind: str, directory: Path | None = None) -> None:
+        self.kind, self.directory = kind, directory
+
+    def create(self) -> tuple[str, Callable[[], None]]:
+        if self.kind == "sqlite":
+            assert self.directory is not None
+            path = self.directory / f"{uuid.uuid4().hex}.sqlite3"
+
+            def remove() -> None:
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+            return f"sqlite:///{path}", remove
+        schema = "t_" + uuid.uuid4().hex[:12]
+        sep = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{sep}schema={schema}", lambda: drop_schema(schema)
+
+
+# -- the machine -------------------------------------------------------------------------------
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """Commands common to both policies; subclasses add the policy's own."""
+
+    POLICY: ClassVar[str]
+    backend: ClassVar[Backend]
+
+    providers = Bundle("providers")
+    members = Bundle("members")
+    items = Bundle("items")
+    orders = Bundle("orders")
+    services = Bundle("services")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setting = SETTINGS[self.POLICY]
+        url, self._drop = self.backend.create()
+        self.db = Database(url)
+        try:
+            with event_clock(lambda: START):
+                self.world: World = open_world(self.db, self.POLICY)
+        except BaseException:
+            self.db.close()
+            self._drop()
+            raise
+        self.world.now[0] = START
+        self.counter = 0
+        self.steps = 0
+        self.replay, self.seen = RuleReplay(), 0  # the compliance replay, kept up to date
+        # the world's subjects (tests/domain/world.py)
+        self.m_providers: dict[str, ProviderFacts] = {
+            "provider/p1": ProviderFacts(
+                verified=True,
+                reviewed=True,
+                valid_until=date(2028, 12, 31),
+                home=self.setting.platforms[0],
+            )
+        }
+        self.m_members = {
+            m: MemberFacts(self.setting.registrars[0][0], verified=True)
+            for m in self.world_members()
+        }
+        self.m_items = {
+            "item/i1": ItemFacts("provider/p1", PLAIN_FUNCTION, "commercial", 120_000, "管理咨询"),
+            "item/free": ItemFacts(
+                "provider/p1", self.setting.free_function, "free", 0, "管理咨询"
+            ),
+        }
+        self.m_orders: dict[str, OrderFacts] = {}
+        self.m_services: dict[str, ServiceFacts] = {}
+        self.m_vouchers: dict[str, VoucherFacts] = {}
+        self.m_auths: dict[str, AuthorisationFacts] = {}
+        self.m_promotions: dict[str, PromotionFacts] = {}
+        self.cancelled_platforms: set[str] = set()
+        self.withdrawn_items: set[str] = set()
+
+    def world_members(self) -> list[str]:
+        return ["member/e1", "member/e2"] + (["member/u1"] if self.POLICY == ANHUI else [])
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def app(self) -> Any:
+        return self.world.app
+
+    @property
+    def today(self) -> date:
+        return local_date(self.world.now[0])
+
+    def new_stream(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind}/s{self.counter}"
+
+    def load(self, stream: str) -> Any:
+        return self.app.repository.get(stream)
+
+    def save(self, *aggregates: Any) -> int:
+        """Save ``aggregates`` as one batch; the number of events it should write."""
+        events = sum(len(a.pending_events) for a in aggregates)
+        self.app.save(*aggregates)
+        return events
+
+    def enrol(self, actor: str) -> None:
+        before = self.world.entries
+        with event_clock(lambda: self.world.now[0]):
+            self.world.province.enrol(actor)
+        assert self.world.entries == before + 1
+
+    def predict(self, check: Callable[[], None]) -> Outcome:
+        try:
+            check()
+        except Refused as verdict:
+            return verdict.outcome
+        return OK
+
+    def attempt(self, what: str, check: Callable[[], None], command: Callable[[], int]) -> bool:
+        """Run ``command`` at the world's time; it must do what the model's ``check`` says."""
+        expected = self.predict(check)
+        before = self.world.entries
+        refusal: LedgerError | None = None
+        try:
+            with event_clock(lambda: self.world.now[0]):
+                events = command()
+        except LedgerError as error:
+            refusal = error
+        if refusal is not None:
+            assert isinstance(refusal, EntryRejectedError | StreamConflictError), (
+                f"{what}: refused with {type(refusal).__name__}, not an EntryRejectedError: "
+                f"{refusal}"
+            )
+            assert self.world.entries == before, f"{what}: a refused command wrote: {refusal}"
+            got = outcome_of(refusal)
+            assert got == expected, (
+                f"{what}: the model expected {expected}, the ledger: {refusal!r}"
+            )
+            if isinstance(refusal, RuleViolationError):
+                hard = self.app.policy.rule(refusal.rule)
+                assert hard is not None, f"{what}: rule {refusal.rule} is not in {self.POLICY}"
+                assert refusal.article == "; ".join(hard.articles) or (
+                    not hard.articles and refusal.article == "ledger"
+                ), str(refusal)
+            TALLY[f"{self.POLICY}: {what}: {got}"] += 1
+            return False
+        assert expected == OK, f"{what}: the model expected {expected}, the ledger accepted it"
+        assert self.world.entries == before + events, f"{what}: wrote {events} events?"
+        TALLY[f"{self.POLICY}: {what}: ok"] += 1
+        return True
+
+    # -- the model's rules -----------------------------------------------------------------
+
+    def need(self, rule: int, ok: bool) -> None:
+        """A hard rule the pack lists: refused when broken; a rule it does not list is inert."""
+        if not ok and rule in self.setting.rules:
+            refuse(broken(rule))
+
+    def provider_standing(self, provider: str) -> None:
+        facts = self.m_providers[provider]
+        if facts.barred:
+            refuse(broken(4))
+        self.present(facts)
+        self.need(1, facts.verified)
+        self.need(2, facts.reviewed and facts.home is not None)
+        self.need(2, not facts.suspended)
+        if facts.valid_until is not None:
+            self.need(2, self.today <= facts.valid_until)
+
+    def member_standing(self, member: str) -> None:
+        facts = self.m_members[member]
+        if facts.barred:
+            refuse(broken(4))
+        self.present(facts)
+        self.need(1, facts.verified)
+
+    def signed_by(self, member: str) -> None:
+        """Every event of a batch is decided before any is signed: a member without a key
+        is refused last."""
+        if self.m_members[member].keyless:
+            refuse(UNSIGNED)
+
+    def present(self, facts: ProviderFacts | MemberFacts) -> None:
+        if facts.deregistered:
+            refuse(LIFECYCLE)
+
+    def open_item(self, item: str) -> None:
+        if item in self.withdrawn_items:
+            refuse(LIFECYCLE)
+
+    def platform_standing(self, platform: str) -> None:
+        if platform in self.cancelled_platforms:
+            refuse(broken(4))
+
+    def permitted(self, event_type: str) -> None:
+        if event_type in self.setting.missing:
+            refuse(NOT_PERMITTED)
+
+    # -- the world's subjects enter the bundles ------------------------------------------------
+
+    @initialize(target=providers)
+    def seed_providers(self) -> Any:
+        return multiple("provider/p1")
+
+    @initialize(target=members)
+    def seed_members(self) -> Any:
+        return multiple(*self.world_members())
+
+    @initialize(target=items)
+    def seed_items(self) -> Any:
+        return multiple("item/i1", "item/free")
+
+    # -- time ------------------------------------------------------------------------------
+
+    @rule(days=st.integers(0, 9), hours=st.integers(1, 23))
+    def advance_clock(self, days: int, hours: int) -> None:
+        self.world.now[0] += timedelta(days=days, hours=hours)
+
+    # -- providers -------------------------------------------------------------------------
+
+    @rule(
+        target=providers,
+        skip=st.sampled_from(["nothing", "verification", "review", "admission", "all"]),
+        validity=st.sampled_from(VALIDITY_DAYS),
+        platform=st.integers(0, 1),
+    )
+    def apply_provider(self, skip: str, validity: int, platform: int) -> Any:
+        """A new provider applies; the reviewer verifies, reviews and admits it in the same
+        batch, sometimes skipping a step (or all)."""
+        verify = skip not in ("verification", "all")
+        review = skip not in ("review", "all")
+        admit = skip not in ("admission", "all")
+        stream = self.new_stream("provider")
+        home = self.setting.platforms[platform % len(self.setting.platforms)]
+        valid_until = self.today + timedelta(days=validity)
+        self.enrol(stream)
+
+        def check() -> None:
+            if review and valid_until < self.today:
+                refuse(LIFECYCLE)
+            if admit:
+                self.need(2, verify and review)
+                self.platform_standing(home)
+
+        def command() -> int:
+            provider = Provider.apply_for(
+                stream=stream,
+                actor=stream,
+                name=f"服务商{stream}",
+                credit_code="91340100MA2N000000",
+                categories=list(CATEGORIES),
+            )
+            reviewer = self.setting.reviewer
+            if verify:
+                provider.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
+            if review:
+                provider.review(actor=reviewer, documents=DOC, valid_until=valid_until.isoformat())
+            if admit:
+                provider.admit(actor=reviewer, platform=home)
+            return self.save(provider)
+
+        if not self.attempt("apply provider", check, command):
+            return multiple()
+        self.m_providers[stream] = ProviderFacts(
+            verified=verify,
+            reviewed=review,
+            valid_until=valid_until if review else None,
+            home=home if admit else None,
+        )
+        return stream
+
+    @rule(
+        provider=providers,
+        step=st.sampled_from(["verify", "review", "admit"]),
+        validity=st.sampled_from(VALIDITY_DAYS),
+        platform=st.integers(0, 1),
+    )
+    def onboard_provider(self, provider: str, step: str, validity: int, platform: int) -> None:
+        """One onboarding step for a provider, in any order (HN 8(2), 19(1); AH 22)."""
+        facts = self.m_providers[provider]
+        valid_until = self.today + timedelta(days=validity)
+        home = self.setting.platforms[platform % len(self.setting.platforms)]
+        reviewer = self.setting.reviewer
+
+        def check() -> None:
+            self.present(facts)
+            if step == "review" and valid_until < self.today:
+                refuse(LIFECYCLE)
+            if step == "admit":
+                if facts.barred:  # a barred provider is not admitted (HN 24; AH 28)
+                    refuse(broken(4))
+                self.need(2, facts.verified and facts.reviewed)
+                self.platform_standing(home)
+                if facts.home is not None:
+                    refuse(LIFECYCLE)
+
+        def command() -> int:
+            aggregate = self.load(provider)
+            if step == "verify":
+                aggregate.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
+            elif step == "review":
+                aggregate.review(actor=reviewer, documents=DOC, valid_until=valid_until.isoformat())
+            else:
+                aggregate.admit(actor=reviewer, platform=home)
+            return self.save(aggregate)
+
+        if not self.attempt(f"{step} provider", check, command):
+            return
+        if step == "verify":
+            facts.verified = True
+        elif step == "review":
+            facts.reviewed, facts.valid_until = True, valid_until
+        else:
+            facts.home = home
+
+    @rule(
+        provider=providers,
+        action=st.sampled_from(
+            ["reinstate", "suspend", "reinstate", "blacklist", "cancel", "deregister"]
+        ),
+    )
+    def sanction_provider(self, provider: str, action: str) -> None:
+        """Suspended and reinstated (HN 24; AH 10(5)), blacklisted (AH 28), its
+        qualification cancelled (HN 24); or it leaves (deregisters itself)."""
+        facts = self.m_providers[provider]
+        sanctioner = self.setting.sanctioner
+
+        def check() -> None:
+            if action in ("suspend", "reinstate", "deregister"):
+                self.present(facts)
+            if action == "suspend" and facts.suspended:
+                refuse(LIFECYCLE)
+            if action == "reinstate":
+                if facts.barred:
+                    refuse(broken(4))
+                if not facts.suspended:
+                    refuse(LIFECYCLE)
+            if action in ("blacklist", "cancel") and facts.barred:
+                refuse(LIFECYCLE)
+            if action == "cancel":
+                self.permitted("ProviderQualificationCancelled")
+
+        def command() -> int:
+            aggregate = self.load(provider)
+            if action == "suspend":
+                aggregate.suspend(actor=sanctioner, reason="资质核查中")
+            elif action == "reinstate":
+                aggregate.reinstate(actor=sanctioner, reason="核查通过")
+            elif action == "blacklist":
+                aggregate.blacklist(actor=sanctioner, reason="虚假宣传")
+            elif action == "deregister":
+                aggregate.deregister(actor=provider, reason="停止经营")
+            else:
+                by = "org/province" if self.POLICY == HUNAN else sanctioner
+                aggregate.cancel_qualification(actor=by, reason="提供虚假材料")
+            return self.save(aggregate)
+
+        if not self.attempt(f"{action} provider", check, command):
+            return
+        if action in ("suspend", "reinstate"):
+            facts.suspended = action == "suspend"
+        elif action == "deregister":
+            facts.deregistered = True
+        else:
+            facts.barred = True
+
+    # -- members ---------------------------------------------------------------------------
+
+    @rule(
+        target=members,
+        verify=st.booleans(),
+        registrar=st.integers(0, 1),
+        person=st.booleans(),
+        age=st.integers(10, 70),
+        state_owned=st.integers(0, 4),
+        key=st.integers(0, 3),
+    )
+    def register_member(
+        self, verify: bool, registrar: int, person: bool, age: int, state_owned: int, key: int
+    ) -> Any:
+        """An enterprise (sometimes state-owned) or a person (AH: of any age) registers,
+        verified or not, and (mostly) with a signing key of its own."""
+        by, platform = self.setting.registrars[registrar % len(self.setting.registrars)]
+        person = person and self.POLICY == ANHUI
+        soe = state_owned == 0 and not person
+        stream = self.new_stream("member")
+        if key:
+            self.enrol(stream)
+
+        def check() -> None:
+            if person:  # AH 25's age check is made before anything is decided
+                self.need(3, 16 <= age <= 59)
+            self.platform_standing(by)
+            self.platform_standing(platform)
+            if not person:
+                self.need(3, not soe)
+
+        def command() -> int:
+            if person:
+                self.world.province.person(
+                    stream,
+                    by=by,
+                    platform=platform,
+                    identity={"name": "赵磊", "id_card": "340104199001011234"},
+                    birth_date=date(self.today.year - age, 1, 1),
+                    verify=verify,
+                    key=False,
+                )
+            else:
+                self.world.province.enterprise(
+                    stream,
+                    by=by,
+                    platform=platform,
+                    name=f"企业{stream}",
+                    credit_code="91340100MA2N000001",
+                    contact={"name": "周洁", "phone": "13900000000"},
+                    state_owned=soe,
+                    verify=verify,
+                    key=False,
+                )
+            return 1 + verify
+
+        if not self.attempt("register member", check, command):
+            return multiple()
+        self.m_members[stream] = MemberFacts(by, verified=verify, keyless=not key)
+        return stream
+
+    @rule(member=members, action=st.integers(0, 7))
+    def verify_or_blacklist_member(self, member: str, action: int) -> None:
+        """Real-name verified by its registrar (HN 18; AH 26), blacklisted (HN 24; AH 28),
+        or it leaves (deregisters itself)."""
+        facts = self.m_members[member]
+        what = {0: "blacklist", 1: "deregister"}.get(action, "verify")
+
+        def check() -> None:
+            if what == "blacklist" and facts.barred:
+                refuse(LIFECYCLE)
+            if what == "verify":
+                self.platform_standing(facts.registrar)
+            if what in ("verify", "deregister"):
+                self.present(facts)
+            if what == "deregister":
+                self.signed_by(member)
+
+        def command() -> int:
+            aggregate = self.load(member)
+            if what == "blacklist":
+                aggregate.blacklist(actor=self.setting.sanctioner, reason="恶意差评")
+            elif what == "deregister":
+                aggregate.deregister(actor=member, reason="注销账户")
+            else:
+                aggregate.verify_real_name(actor=facts.registrar, method="身份证核验")
+            return self.save(aggregate)
+
+        if self.attempt(f"{what} member", check, command):
+            facts.barred = facts.barred or what == "blacklist"
+            facts.verified = facts.verified or what == "verify"
+            facts.deregistered = facts.deregistered or what == "deregister"
+
+    # -- items -----------------------------------------------------------------------------
+
+    @rule(
+        target=items,
+        provider=providers,
+        kind=st.sampled_from(
+            ["commercial", "free policy", "free plain", "fee on free function", "free with fee"]
+        ),
+        category=st.sampled_from(CATEGORIES),
+    )
+    def publish_item(self, provider: str, kind: str, category: str) -> Any:
+        function = self.setting.free_function if "function" in kind or "policy" in kind else ""
+        function = function or PLAIN_FUNCTION
+        charge = "commercial" if kind in ("commercial", "fee on free function") else "free"
+        fee = {"commercial": 50_000, "fee on free function": 10_000, "free with fee": 100}.get(
+            kind, 0
+        )
+        facts = ItemFacts(provider, function, charge, fee, category)
+        stream = self.new_stream("item")
+
+        def check() -> None:
+            self.provider_standing(provider)
+            self.check_charge(facts.function, charge, fee)
+
+        def command() -> int:
+            return self.save(
+                ServiceItem.publish(
+                    stream=stream,
+                    actor=provider,
+                    provider=provider,
+                    title=f"服务{stream}",
+                    category=category,
+                    function=function,
+                    charge=charge,
+                    fee_fen=fee,
+                    content="服务内容",
+                    standard="服务标准",
+                    process="受理-办理-反馈",
+                    time_limit_days=5,
+                )
+            )
+
+        if not self.attempt(f"publish {kind} item", check, command):
+            return multiple()
+        self.m_items[stream] = facts
+        return stream
+
+    @rule(item=items, reason=st.sampled_from(["服务下架", "价格调整"]))
+    def withdraw_item(self, item: str, reason: str) -> None:
+        """Its provider withdraws an item; nothing is ordered or recorded against it then."""
+        provider = self.m_items[item].provider
+
+        def check() -> None:
+            self.provider_standing(provider)
+            self.open_item(item)
+
+        def command() -> int:
+            aggregate = self.load(item)
+            aggregate.withdraw(actor=provider, reason=reason)
+            return self.save(aggregate)
+
+        if self.attempt("withdraw item", check, command):
+            self.withdrawn_items.add(item)
+
+    def check_charge(self, function: str, charge: str, fee: int) -> None:
+        if function == self.setting.free_function:
+            self.need(7, charge == "free" and fee == 0)
+        if charge == "free" and fee != 0:
+            refuse(LIFECYCLE)
+
+    # -- orders ------------------------------------------------------------------------------
+
+    def order(self, buyer: str, item: str, online: bool, price: int, payee: str | None) -> Any:
+        """An order placed by ``buyer``; its stream, or multiple() when refused."""
+        facts = self.m_items[item]
+        channel = "online" if online else "offline"
+        stream = self.new_stream("order")
+
+        def check() -> None:
+            self.member_standing(buyer)
+            self.open_item(item)
+            self.provider_standing(facts.provider)
+            self.need(7, not facts.free or price == 0)
+            if payee is not None:  # AH 6: never a government department
+                self.need(7, self.POLICY != ANHUI)
+            self.signed_by(buyer)
+
+        def command() -> int:
+            return self.save(
+                Order.create(
+                    stream=stream,
+                    buyer=buyer,
+                    item=item,
+                    provider=facts.provider,
+                    channel=channel,
+                    price_fen=price,
+                    payee=payee,
+                )
+            )
+
+        if not self.attempt("create order", check, command):
+            return multiple()
+        self.m_orders[stream] = OrderFacts(buyer, item, facts.provider, channel, price)
+        return stream
+
+    def pay(self, order: str) -> None:
+        """Paid (initiated by the buyer, settled by the payment service) and completed;
+        an order paid in full by vouchers, or free, is completed at once."""
+        facts = self.m_orders[order]
+        due = facts.price_fen - facts.vouchers_fen
+        pay = due > 0 and not facts.completed
+
+        def check() -> None:
+            if pay:
+                self.member_standing(facts.buyer)  # PaymentInitiated
+            self.provider_standing(facts.provider)  # OrderCompleted
+            if facts.completed:
+                refuse(LIFECYCLE)
+            if pay:
+                self.signed_by(facts.buyer)
+
+        def command() -> int:
+            aggregate = self.load(order)
+            if pay:
+                aggregate.initiate_payment(method="wechat_pay")
+                aggregate.settle(actor=self.setting.settler, payment_ref=f"PAY-{order}")
+            aggregate.complete()
+            return self.save(aggregate)
+
+        if self.attempt("pay and complete order", check, command):
+            facts.completed = True
+
+    def evaluate(self, order: str, actor: str) -> None:
+        """HN 19(2): only the buyer evaluates a completed order, once."""
+        facts = self.m_orders[order]
+
+        def check() -> None:
+            self.member_standing(actor)
+            self.need(9, actor == facts.buyer)
+            self.need(9, not facts.evaluated)
+            if not facts.completed:
+                refuse(LIFECYCLE)
+            self.signed_by(actor)
+
+        def command() -> int:
+            aggregate = self.load(order)
+            aggregate.evaluate(actor=actor, score=4, comment="满意")
+            return self.save(aggregate)
+
+        if self.attempt("evaluate order", check, command):
+            facts.evaluated = True
+
+    @rule(
+        target=orders,
+        buyer=members,
+        item=items,
+        online=st.booleans(),
+        charge_free=st.booleans(),
+        government_payee=st.integers(0, 4),
+    )
+    def create_order(
+        self, buyer: str, item: str, online: bool, charge_free: bool, government_payee: int
+    ) -> Any:
+        """An order, sometimes charging for a free item or paying a government department."""
+        facts = self.m_items[item]
+        price = 100 if charge_free and facts.free else facts.fee_fen
+        payee = None
+        if government_payee == 0:
+            payee = "org/county-hr" if self.POLICY == ANHUI else "org/province"
+        return self.order(buyer, item, online, price, payee)
+
+    @rule(order=orders)
+    def complete_order(self, order: str) -> None:
+        self.pay(order)
+
+    @rule(order=orders, other=members, as_buyer=st.booleans(), again=st.booleans())
+    def evaluate_order(self, order: str, other: str, as_buyer: bool, again: bool) -> None:
+        for _ in range(1 + again):
+            self.evaluate(order, self.m_orders[order].buyer if as_buyer else other)
+
+    @rule(
+        target=orders,
+        buyer=members,
+        item=items,
+        online=st.booleans(),
+        other=members,
+        by=st.sampled_from(["buyer", "buyer twice", "other"]),
+    )
+    def purchase(self, buyer: str, item: str, online: bool, other: str, by: str) -> Any:
+        """The whole way at once: ordered, paid, completed, evaluated (maybe twice, or by
+        someone else), each step decided on its own."""
+        order = self.order(buyer, item, online, self.m_items[item].fee_fen, None)
+        if not isinstance(order, str):
+            return order
+        self.pay(order)
+        for _ in range(2 if by == "buyer twice" else 1):
+            self.evaluate(order, other if by == "other" else buyer)
+        return order
+
+    # -- service records ---------------------------------------------------------------------
+
+    @rule(
+        target=services,
+        item=items,
+        enterprises=st.lists(members, min_size=1, max_size=3, unique=True),
+        stranger=st.one_of(st.none(), providers),
+        fee_on_free=st.booleans(),
+    )
+    def record_service(
+        self, item: str, enterprises: list[str], stranger: str | None, fee_on_free: bool
+    ) -> Any:
+        """A provider records a service of its item (or, a stranger, of another's)."""
+        facts = self.m_items[item]
+        provider = stranger or facts.provider
+        home = self.m_providers[provider].home or self.setting.platforms[0]
+        charge, fee = ("commercial", 500) if fee_on_free else (facts.charge, facts.fee_fen)
+        stream = self.new_stream("service")
+        self.counter += 1
+        evidence = [
+            {
+                "type": "合同",
+                "sha256": f"{self.counter:064x}",
+                "basis_date": self.today.isoformat(),
+                "media_type": "application/pdf",
+                "size": 2048,
+            }
+        ]
+
+        def check() -> None:
+            self.provider_standing(provider)
+            self.platform_standing(home)
+            if facts.provider != provider:
+                refuse(LIFECYCLE)
+            self.open_item(item)
+            self.check_charge(facts.function, charge, fee)
+            self.need(7, not facts.free or fee == 0)
+
+        def command() -> int:
+            return self.save(
+                ServiceRecord.record(
+                    policy=self.app.policy,
+                    stream=stream,
+                    actor=provider,
+                    provider=provider,
+                    platform=home,
+                    item=item,
+                    enterprises=enterprises,
+                    channel="offline",
+                    charge=charge,
+                    fee_fen=fee,
+                    evidence=evidence,
+                )
+            )
+
+        if not self.attempt("record service", check, command):
+            return multiple()
+        self.m_services[stream] = ServiceFacts(provider, tuple(enterprises))
+        return stream
+
+    @rule(
+        service=services,
+        other=members,
+        mode=st.sampled_from(["recipient", "stranger", "on behalf"]),
+        pick=st.integers(0, 2),
+        again=st.booleans(),
+    )
+    def evaluate_service(self, service: str, other: str, mode: str, pick: int, again: bool) -> None:
+        """HN 19(2): an evaluation only from a recipient, once each."""
+        facts = self.m_services[service]
+        recipient = facts.enterprises[pick % len(facts.enterprises)]
+        actor = recipient if mode == "recipient" else other
+        enterprise = other if mode == "stranger" else recipient
+        for _ in range(1 + again):
+
+            def check() -> None:
+                self.member_standing(actor)
+                self.need(9, actor == enterprise)
+                self.need(9, enterprise in facts.enterprises)
+                self.need(9, enterprise not in facts.evaluated_by)
+                self.signed_by(actor)
+
+            def command() -> int:
+                aggregate = self.load(service)
+                aggregate.trigger_event(
+                    ServiceRecord.ServiceEvaluated,
+                    actor=actor,
+                    enterprise=enterprise,
+                    score=5,
+                    comment="服务专业",
+                )
+                return self.save(aggregate)
+
+            if self.attempt(f"evaluate service ({mode})", check, command):
+                facts.evaluated_by.add(enterprise)
+
+    # -- the other policy's commands ---------------------------------------------------------
+
+    @rule(holder=members, item=items)
+    def other_policys_command(self, holder: str, item: str) -> None:
+        """HN has no vouchers, AH no promotions: issuing or announcing one is not permitted
+        (once the rules that come first are met)."""
+        if self.POLICY == HUNAN:
+
+            def check() -> None:
+                if self.m_members[holder].barred:
+                    refuse(broken(4))
+                self.permitted("VoucherIssued")
+
+            def command() -> int:
+                return self.save(
+                    Voucher.issue(
+                        stream=self.new_stream("voucher"),
+                        actor="org/province",
+                        holder=holder,
+                        face_value_fen=10_000,
+                        expires_on=(self.today + timedelta(days=30)).isoformat(),
+                        categories=list(CATEGORIES),
+                    )
+                )
+
+            self.attempt("issue voucher (HN)", check, command)
+            return
+        organiser = self.m_items[item].provider
+
+        def check_promotion() -> None:
+            self.provider_standing(organiser)
+            self.open_item(item)
+            self.permitted("PromotionAnnounced")
+
+        def announce() -> int:
+            return self.save(
+                Promotion.announce(
+                    stream=self.new_stream("promotion"),
+                    actor=organiser,
+                    items=[item],
+                    terms="满减",
+                    starts_on=self.today.isoformat(),
+                    ends_on=(self.today + timedelta(days=30)).isoformat(),
+                )
+            )
+
+        self.attempt("announce promotion (AH)", check_promotion, announce)
+
+    # -- malformed entries -----------------------------------------------------------------------
+
+    @rule(
+        kind=st.sampled_from(["provider", "promotion", "voucher", "export"]),
+        item=items,
+        holder=members,
+    )
+    def malformed_entry(self, kind: str, item: str, holder: str) -> None:
+        """A client signs and submits an entry whose body members have the wrong types: it
+        is refused like any other (nothing written), never with another exception."""
+        if kind == "export" and 8 not in self.setting.rules:
+            kind = "provider"  # HN checks nothing of an export: it would simply be recorded
+        organiser = self.m_items[item].provider
+        stream = self.new_stream(kind)
+        if kind == "provider":
+            self.enrol(stream)
+
+        def check() -> None:
+            if kind == "promotion":
+                self.provider_standing(organiser)
+                self.open_item(item)
+            if kind == "voucher":
+                if self.m_members[holder].barred:
+                    refuse(broken(4))
+                self.permitted("VoucherIssued")  # decided before the event is applied
+            refuse(LIFECYCLE)
+
+        entries: dict[str, tuple[str, str, dict[str, Any]]] = {
+            "provider": (  # no categories: the application cannot even be applied
+                stream,
+                "ProviderApplied",
+                {"name": "无类别服务商", "credit_code": "9134", "categories": None},
+            ),
+            "promotion": (  # no start: cannot be compared with the end
+                organiser,
+                "PromotionAnnounced",
+                {"items": [item], "terms": "满减", "starts_on": None, "ends_on": "2026-12-31"},
+            ),
+            "voucher": (  # a number for its categories
+                "org/hrss" if self.POLICY == ANHUI else "org/province",
+                "VoucherIssued",
+                {
+                    "holder": holder,
+                    "face_value_fen": 10_000,
+                    "expires_on": (self.today + timedelta(days=30)).isoformat(),
+                    "categories": 5,
+                },
+            ),
+            "export": (  # no scope to name
+                self.setting.exporter,
+                "DataExported",
+                {
+                    "authorisation": None,
+                    "recipient": PARTNERS[0],
+                    "scope": None,
+                    "records": 1,
+                    "sha256": "ef" * 32,
+                },
+            ),
+        }
+        actor, type_, body = entries[kind]
+
+        def command() -> int:
+            signer = self.world.keys.signer_for(actor, self.app.keyring)
+            assert signer is not None, actor
+            envelope = Envelope(
+                ledger=self.app.origin,
+                stream=stream,
+                version=1,
+                prev=None,
+                type=type_,
+                time=format_time(self.world.now[0]),
+                actor=actor,
+                key=signer.key_id,
+                body=body,
+            )
+            self.app.submit(seal(envelope, signer).raw)
+            return 1
+
+        self.attempt(f"malformed {kind}", check, command)
+
+    # -- data exports (AH 34) ----------------------------------------------------------------
+
+    def export(self, authorisation: str | None, recipient: str, scope: list[str]) -> bool:
+        def check() -> None:
+            if 8 not in self.setting.rules:
+                return
+            if authorisation is None or authorisation not in self.m_auths:
+                refuse(broken(8))
+            else:
+                facts = self.m_auths[authorisation]
+                self.need(8, facts.kind == "data sharing")
+                self.need(8, facts.grantee == recipient)
+                self.need(8, not facts.withdrawn)
+                self.need(8, self.today <= facts.valid_until)
+                self.need(8, set(scope) <= set(facts.scope))
+
+        def command() -> int:
+            return self.save(
+                DataExport.export(
+                    stream=self.new_stream("export"),
+                    actor=self.setting.exporter,
+                    authorisation=authorisation,
+                    recipient=recipient,
+                    scope=scope,
+                    records=42,
+                    sha256="ef" * 32,
+                )
+            )
+
+        return self.attempt("export data", check, command)
+
+    @rule(
+        recipient=st.sampled_from(PARTNERS),
+        scope=st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True),
+        bogus=st.booleans(),
+    )
+    def export_without_authorisation(self, recipient: str, scope: list[str], bogus: bool) -> None:
+        self.export("member/e1" if bogus else None, recipient, scope)
+
+    # -- checks ----------------------------------------------------------------------------
+
+    @invariant()
+    def the_log_complies(self) -> None:
+        """Every new entry, decided again from the log alone, breaks no rule."""
+        self.steps += 1
+        for row in self.db.iter_log(self.app.origin, start=self.seen):
+            self.replay.add(self.replay.entries, row.state)
+            self.seen = row.id
+        assert not self.replay.findings, "\n".join(str(f) for f in self.replay.findings)
+        assert self.replay.entries == self.world.entries
+
+    def teardown(self) -> None:
+        TALLY[f"{self.POLICY}: runs"] += 1
+        TALLY[f"{self.POLICY}: steps"] += self.steps
+        try:
+            report = check_compliance(self.app.entries())
+            assert report.ok, "\n".join(str(f) for f in report.findings)
+            self.app.publish()
+            verified = verify_ledger(self.db, self.app.origin, workers=1)
+            assert verified.ok, verified.to_json()
+            assert verified.entries == report.entries == self.world.entries
+            self.agrees_with_the_ledger()
+        finally:
+            self.db.close()
+            self._drop()
+
+    def agrees_with_the_ledger(self) -> None:
+        """The ledger's aggregates hold the facts the model kept."""
+        for stream, p in self.m_providers.items():
+            state = self.load(stream)
+            got = (state.verified, state.reviewed, state.admitted, state.platform)
+            assert got == (p.verified, p.reviewed, p.home is not None, p.home), stream
+            flags = (state.suspended, state.barred, state.deregistered)
+            assert tuple(f is not None for f in flags) == (
+                p.suspended,
+                p.barred,
+                p.deregistered,
+            ), stream
+        for stream, m in self.m_members.items():
+            state = self.load(stream)
+            flags = (state.verified, state.barred is not None, state.deregistered is not None)
+            assert flags == (m.verified, m.barred, m.deregistered), stream
+        for stream in self.m_items:
+            assert self.load(stream).withdrawn == (stream in self.withdrawn_items), stream
+        for stream, o in self.m_orders.items():
+            state = self.load(stream)
+            assert (state.status == "completed", state.vouchers_fen, state.evaluated) == (
+                o.completed,
+                o.vouchers_fen,
+                o.evaluated,
+            ), stream
+        for stream, s in self.m_services.items():
+            assert self.load(stream).evaluated_by == s.evaluated_by, stream
+        for stream, v in self.m_vouchers.items():
+            state = self.load(stream)
+            assert (state.redeemed_fen, set(state.redemptions), state.expired) == (
+                v.redeemed_fen,
+                v.orders,
+                v.expired,
+            ), stream
+
+
+class HunanMachine(LedgerMachine):
+    """HN: promotions (rule 10), platform disqualification (rule 4), no vouchers."""
+
+    POLICY = HUNAN
+    promotions = Bundle("promotions")
+
+    @precondition(lambda self: not self.cancelled_platforms)
+    @rule(now=st.integers(0, 4), reason=st.sampled_from(["考核不合格", "弄虚作假"]))
+    def disqualify_changsha(self, now: int, reason: str) -> None:
+        """HN 24: the city window's qualification is cancelled (in some of the runs that
+        get here); it can no longer act, onboard or register anyone."""
+        if now:
+            return
+        platform = "platform/changsha"
+        for _ in range(2):
+
+            def check() -> None:
+                if platform in self.cancelled_platforms:
+                    refuse(LIFECYCLE)
+
+            def command() -> int:
+                aggregate = self.load(platform)
+                aggregate.cancel_qualification(actor="org/province", reason=reason)
+                return self.save(aggregate)
+
+            if self.attempt("disqualify platform", check, command):
+                self.cancelled_platforms.add(platform)
+
+    @rule(target=promotions, item=LedgerMachine.items)
+    def announce_promotion(self, item: str) -> Any:
+        organiser = self.m_items[item].provider
+        stream = self.new_stream("promotion")
+
+        def command() -> int:
+            return self.save(
+                Promotion.announce(
+                    stream=stream,
+                    actor=organiser,
+                    items=[item],
+                    terms="满减",
+                    starts_on=self.today.isoformat(),
+                    ends_on=(self.today + timedelta(days=30)).isoformat(),
+                )
+            )
+
+        def check() -> None:
+            self.provider_standing(organiser)
+            self.open_item(item)
+
+        if not self.attempt("announce promotion", check, command):
+            return multiple()
+        self.m_promotions[stream] = PromotionFacts(organiser)
+        return stream
+
+    @rule(
+        promotion=promotions,
+        action=st.sampled_from(["change", "change", "end"]),
+        force_majeure=st.booleans(),
+        stranger=st.one_of(st.none(), LedgerMachine.providers),
+    )
+    def change_promotion(
+        self, promotion: str, action: str, force_majeure: bool, stranger: str | None
+    ) -> None:
+        """HN 8(12): a promotion's plan changes only by force majeure; its organiser ends it."""
+        facts = self.m_promotions[promotion]
+        actor = stranger or facts.organiser
+        basis = {"description": "台风停工", "evidence_sha256": "aa" * 32} if force_majeure else None
+
+        def check() -> None:
+            self.provider_standing(actor)
+            if facts.ended or actor != facts.organiser:
+                refuse(LIFECYCLE)
+            if action == "change":
+                self.need(10, force_majeure)
+
+        def command() -> int:
+            aggregate = self.load(promotion)
+            if action == "change":
+                aggregate.change(actor=actor, changes={"terms": "满减加倍"}, force_majeure=basis)
+            else:
+                aggregate.end(actor=actor, reason="活动结束")
+            return self.save(aggregate)
+
+        if self.attempt(f"{action} promotion", check, command) and action == "end":
+            facts.ended = True
+
+
+class AnhuiMachine(LedgerMachine):
+    """AH: vouchers (rule 6), admin authorisations (rule 5), data sharing (rule 8)."""
+
+    POLICY = ANHUI
+    vouchers = Bundle("vouchers")
+    authorisations = Bundle("authorisations")
+
+    @rule(
+        target=vouchers,
+        holder=LedgerMachine.members,
+        right_issuer=st.integers(0, 4),
+        face=st.integers(1, 200_000),
+        days=st.integers(0, 40),
+        categories=st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True),
+    )
+    def issue_voucher(
+        self, holder: str, right_issuer: int, face: int, days: int, categories: list[str]
+    ) -> Any:
+        """AH 17: issued by 省人社厅 only, to a member not barred, with a future expiry."""
+        issuer = "org/operator" if right_issuer == 0 else "org/hrss"
+        expires_on = self.today + timedelta(days=days)
+        stream = self.new_stream("voucher")
+
+        def check() -> None:
+            self.need(6, issuer == "org/hrss")
+            if self.m_members[holder].barred:
+                refuse(broken(4))
+            if expires_on <= self.today:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            return self.save(
+                Voucher.issue(
+                    stream=stream,
+                    actor=issuer,
+                    holder=holder,
+                    face_value_fen=face,
+                    expires_on=expires_on.isoformat(),
+                    categories=categories,
+                )
+            )
+
+        if not self.attempt("issue voucher", check, command):
+            return multiple()
+        self.m_vouchers[stream] = VoucherFacts(holder, face, expires_on, tuple(categories))
+        return stream
+
+    def redeem(self, voucher: str, order: str, how_much: str, actor: str) -> None:
+        """AH 17, 19: online, eligible, unexpired, once per order, within the face value."""
+        v, o = self.m_vouchers[voucher], self.m_orders[order]
+        item = self.m_items[o.item]
+        due, balance = o.price_fen - o.vouchers_fen, v.face_value_fen - v.redeemed_fen
+        amount = {
+            "what is due": due,
+            "a little": min(1_000, due),
+            "the balance": min(due, balance),
+            "beyond face value": balance + 1,
+        }[how_much]
+        amount = max(amount, 1)
+
+        def check() -> None:
+            self.member_standing(actor)
+            self.need(6, actor == v.holder)
+            self.need(7, not item.free)
+            self.need(6, o.channel == "online")
+            self.need(6, o.buyer == v.holder and not o.completed)
+            self.need(6, item.category in v.categories)
+            self.need(6, not v.expired and self.today <= v.expires_on)
+            self.need(6, order not in v.orders)
+            self.need(6, v.redeemed_fen + amount <= v.face_value_fen)
+            self.need(6, o.vouchers_fen + amount <= o.price_fen)
+            self.signed_by(actor)
+
+        def command() -> int:
+            held, spent_on = self.load(voucher), self.load(order)
+            held.trigger_event(Voucher.VoucherRedeemed, actor=actor, order=order, amount_fen=amount)
+            spent_on.trigger_event(
+                Order.VoucherApplied, actor=actor, voucher=voucher, amount_fen=amount
+            )
+            return self.save(held, spent_on)
+
+        if self.attempt(f"redeem voucher ({how_much})", check, command):
+            v.redeemed_fen += amount
+            v.orders.add(order)
+            o.vouchers_fen += amount
+
+    @rule(
+        voucher=vouchers,
+        order=LedgerMachine.orders,
+        how_much=st.sampled_from(HOW_MUCH),
+        other=LedgerMachine.members,
+        as_holder=st.integers(0, 3),
+        fit=st.integers(0, 2),
+    )
+    def redeem_voucher(
+        self, voucher: str, order: str, how_much: str, other: str, as_holder: int, fit: int
+    ) -> None:
+        """A voucher redeemed in an order, by its holder or not; mostly (``fit``) in an
+        unpaid online order of the holder, when there is one."""
+        holder = self.m_vouchers[voucher].holder
+        fitting = [
+            name
+            for name, facts in self.m_orders.items()
+            if facts.buyer == holder and facts.channel == "online" and not facts.completed
+        ]
+        if fit and fitting:
+            order = fitting[fit % len(fitting)]
+        self.redeem(voucher, order, how_much, other if as_holder == 0 else holder)
+
+    @rule(
+        target=vouchers,
+        holder=LedgerMachine.members,
+        item=LedgerMachine.items,
+        face=st.integers(1, 200_000),
+        how_much=st.sampled_from(HOW_MUCH),
+        twice=st.integers(0, 3),
+        pay=st.integers(0, 3),
+        fit=st.integers(0, 3),
+    )
+    def voucher_purchase(
+        self, holder: str, item: str, face: int, how_much: str, twice: int, pay: int, fit: int
+    ) -> Any:
+        """A voucher issued to ``holder``, who orders online (mostly, ``fit``, a commercial
+        item of the voucher's category), redeems the voucher (sometimes twice in the
+        order), pays what is left and evaluates; each step decided on its own."""
+        voucher = self.issue_voucher(holder, 1, face, 30, [self.m_items[item].category])
+        if not isinstance(voucher, str):
+            return voucher
+        eligible = [
+            name
+            for name, facts in self.m_items.items()
+            if not facts.free and facts.category in self.m_vouchers[voucher].categories
+        ]
+        if fit and eligible:
+            item = eligible[fit % len(eligible)]
+        order = self.order(holder, item, True, self.m_items[item].fee_fen, None)
+        if isinstance(order, str):
+            for _ in range(1 + (twice == 0)):
+                self.redeem(voucher, order, how_much, holder)
+            if pay:
+                self.pay(order)
+                self.evaluate(order, holder)
+        return voucher
+
+    @rule(voucher=vouchers)
+    def expire_voucher(self, voucher: str) -> None:
+        v = self.m_vouchers[voucher]
+
+        def check() -> None:
+            if v.expired or self.today <= v.expires_on:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            aggregate = self.load(voucher)
+            aggregate.expire(actor="org/hrss")
+            return self.save(aggregate)
+
+        if self.attempt("expire voucher", check, command):
+            v.expired = True
+
+    @rule(
+        target=authorisations,
+        right_grantor=st.integers(0, 4),
+        right_admin=st.integers(0, 4),
+        scope=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2, unique=True),
+        days=st.integers(-1, 30),
+    )
+    def authorise_admin(
+        self, right_grantor: int, right_admin: int, scope: list[str], days: int
+    ) -> Any:
+        """AH 27: the department head authorises a government-service admin."""
+        grantor = "org/head" if right_grantor else "org/operator"
+        admin = "org/admin" if right_admin else "org/operator"
+        valid_until = self.today + timedelta(days=days)
+        stream = self.new_stream("authorisation")
+
+        def check() -> None:
+            self.need(5, grantor == "org/head")
+            self.need(5, admin == "org/admin")
+            if valid_until < self.today:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            return self.save(
+                Authorisation.authorise_admin(
+                    stream=stream,
+                    actor=grantor,
+                    admin=admin,
+                    scope=scope,
+                    valid_until=valid_until.isoformat(),
+                )
+            )
+
+        if not self.attempt("authorise admin", check, command):
+            return multiple()
+        self.m_auths[stream] = AuthorisationFacts("admin", admin, tuple(scope), valid_until)
+        return stream
+
+    @rule(
+        target=authorisations,
+        right_grantor=st.integers(0, 4),
+        grantee=st.sampled_from(PARTNERS),
+        scope=st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True),
+        days=st.integers(-1, 30),
+    )
+    def authorise_sharing(
+        self, right_grantor: int, grantee: str, scope: list[str], days: int
+    ) -> Any:
+        """AH 34: only 省人社厅 authorises the use of business data."""
+        grantor = "org/hrss" if right_grantor else "org/operator"
+        valid_until = self.today + timedelta(days=days)
+        stream = self.new_stream("authorisation")
+
+        def check() -> None:
+            self.need(8, grantor == "org/hrss")
+            if valid_until < self.today:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            return self.save(
+                Authorisation.authorise_sharing(
+                    stream=stream,
+                    actor=grantor,
+                    grantee=grantee,
+                    purpose="就业研究",
+                    scope=scope,
+                    valid_until=valid_until.isoformat(),
+                )
+            )
+
+        if not self.attempt("authorise sharing", check, command):
+            return multiple()
+        self.m_auths[stream] = AuthorisationFacts(
+            "data sharing", grantee, tuple(scope), valid_until
+        )
+        return stream
+
+    @rule(authorisation=authorisations)
+    def withdraw_authorisation(self, authorisation: str) -> None:
+        facts = self.m_auths[authorisation]
+
+        def check() -> None:
+            if facts.withdrawn:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            aggregate = self.load(authorisation)
+            aggregate.withdraw(reason="岗位调整")
+            return self.save(aggregate)
+
+        if self.attempt("withdraw authorisation", check, command):
+            facts.withdrawn = True
+
+    @rule(authorisation=authorisations, action=st.sampled_from(ACTIONS), bogus=st.integers(0, 5))
+    def admin_action(self, authorisation: str, action: str, bogus: int) -> None:
+        """AH 27: an admin action names a prior, valid authorisation covering it."""
+        named = "member/e1" if bogus == 0 else authorisation
+
+        def check() -> None:
+            facts = self.m_auths.get(named)
+            if facts is None:
+                refuse(broken(5))
+                return
+            self.need(5, facts.kind == "admin")
+            self.need(5, facts.grantee == "org/admin")
+            self.need(5, not facts.withdrawn)
+            self.need(5, self.today <= facts.valid_until)
+            self.need(5, action in facts.scope)
+
+        def command() -> int:
+            return self.save(
+                AdminAction.record(
+                    stream=self.new_stream("admin-action"),
+                    actor="org/admin",
+                    authorisation=named,
+                    action=action,
+                    subject="member/e1",
+                    detail="审核用户资料",
+                )
+            )
+
+        self.attempt("admin action", check, command)
+
+    @rule(
+        authorisation=authorisations,
+        recipient=st.sampled_from(PARTNERS),
+        scope=st.lists(st.sampled_from(SCOPES), min_size=1, max_size=2, unique=True),
+    )
+    def export_with_authorisation(
+        self, authorisation: str, recipient: str, scope: list[str]
+    ) -> None:
+        self.export(authorisation, recipient, scope)
+
+
+# -- the tests -----------------------------------------------------------------------------------
+
+MACHINES = {HUNAN: HunanMachine, ANHUI: AnhuiMachine}
+SCALE = int(os.environ.get("LEDGER_MACHINE_SCALE", "1"))  # more examples for a soak run
+EXAMPLES = {"sqlite": 50 * SCALE, "postgres": 15 * SCALE}
+STEPS = 80
+SHOW_TALLY = os.environ.get("LEDGER_MACHINE_TALLY") == "1"
+
+
+def show_tally() -> None:
+    if SHOW_TALLY:
+        sys.stderr.write("".join(f"{n:6} {what}\n" for what, n in sorted(TALLY.items())))
+    TALLY.clear()
+
+
+@pytest.fixture
+def sqlite_backend() -> Iterator[Backend]:
+    directory = Path(tempfile.mkdtemp(prefix="ledger-machine-"))
+    try:
+        yield Backend("sqlite", directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_machine(policy: str, backend: Backend, examples: int) -> None:
+    machine = type(
+        f"{MACHINES[policy].__name__}On{backend.kind.title()}",
+        (MACHINES[policy],),
+        {"backend": backend},
+    )
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+@pytest.mark.parametrize("policy", [HUNAN, ANHUI])
+def test_no_command_sequence_breaks_a_hard_rule_on_sqlite(
+    policy: str, sqlite_backend: Backend
+) -> None:
+    run_machine(policy, sqlite_backend, EXAMPLES["sqlite"])
+    show_tally()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("policy", [HUNAN, ANHUI])
+def test_no_command_sequence_breaks_a_hard_rule_on_postgres(
+    policy: str, postgres_server: str
+) -> None:
+    run_machine(policy, Backend("postgres"), EXAMPLES["postgres"])
+    show_tally()

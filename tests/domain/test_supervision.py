@@ -1,0 +1,447 @@
+"""Supervision: fund recovery and award revocation (HN 25), reported statistics (HN 7(8), 14),
+admin authorisations (AH 27), data sharing and exports (AH 34), work plans (HN 17),
+annual evaluations (AH 7).
+
+Each test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
+from ledger.domain.supervision import (
+    FIGURES,
+    AdminAction,
+    AnnualEvaluation,
+    Authorisation,
+    AwardRevocation,
+    DataExport,
+    FundRecovery,
+    StatisticsReport,
+    WorkPlan,
+)
+from ledger.events import event_clock
+from ledger.storage import Database
+from tests.domain.world import ANHUI, HUNAN, World, assert_complies, at, open_world
+
+WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
+
+DIGEST = "ef" * 32
+AFTER_NOVEMBER = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _events_on_world_time() -> Iterator[None]:
+    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
+    with event_clock(lambda: WORLD_START):
+        yield
+
+
+@pytest.fixture(params=[HUNAN, ANHUI])
+def world(request: pytest.FixtureRequest, db: Database) -> World:
+    return open_world(db, request.param)
+
+
+def load(world: World, stream: str) -> Any:
+    return world.app.repository.get(stream)
+
+
+# -- fund recovery and award revocation (HN 25) ---------------------------------------------
+
+
+def test_funds_are_ordered_back_and_repaid(hunan: World) -> None:
+    recovery = FundRecovery.order(
+        stream="recovery/r1",
+        actor="org/province",
+        subject="platform/changsha",
+        amount_fen=500_000,
+        period="2026",
+        basis="服务记录弄虚作假,追回补助资金",
+    )
+    hunan.app.save(recovery)
+    recovery.repaid(actor="org/province", amount_fen=200_000, payment_ref="JK-1")
+    hunan.app.save(recovery)
+    recovery.repaid(actor="org/province", amount_fen=300_000, payment_ref="JK-2")
+    hunan.app.save(recovery)
+    assert load(hunan, "recovery/r1").repaid_fen == 500_000
+
+    more = load(hunan, "recovery/r1")
+    more.repaid(actor="org/province", amount_fen=1, payment_ref="JK-3")
+    error = hunan.rejected(lambda: hunan.app.save(more), LifecycleError)
+    assert "only 0 fen" in str(error)
+    assert_complies(hunan)
+
+
+def test_funds_are_recovered_only_from_a_known_subject(hunan: World) -> None:
+    recovery = FundRecovery.order(
+        stream="recovery/r1",
+        actor="org/province",
+        subject="platform/nowhere",
+        amount_fen=1,
+        period="2026",
+        basis="—",
+    )
+    hunan.rejected(lambda: hunan.app.save(recovery), LifecycleError)
+
+
+def test_an_award_is_revoked(hunan: World) -> None:
+    revocation = AwardRevocation.revoke(
+        stream="award-revocation/a1",
+        actor="org/province",
+        subject="platform/changsha",
+        award="省级示范平台",
+        basis="考核不合格",
+    )
+    hunan.app.save(revocation)
+    assert "award-revocation/a1" in hunan.app.repository
+
+    unknown = AwardRevocation.revoke(
+        stream="award-revocation/a2",
+        actor="org/province",
+        subject="platform/nowhere",
+        award="省级示范平台",
+        basis="—",
+    )
+    hunan.rejected(lambda: hunan.app.save(unknown), LifecycleError)
+
+    by_city = AwardRevocation.revoke(
+        stream="award-revocation/a3",
+        actor="org/changsha",
+        subject="platform/changsha",
+        award="省级示范平台",
+        basis="—",
+    )
+    hunan.rejected(lambda: hunan.app.save(by_city), NotPermittedError)
+
+
+# -- reported statistics and their corrections (rule 13) --------------------------------------
+
+
+def figures(**changes: int) -> dict[str, int]:
+    return {**dict.fromkeys(FIGURES, 0), "items": 2, **changes}
+
+
+def reporter(world: World) -> str:
+    return "platform/changsha" if world.policy == HUNAN else "platform/cloud"
+
+
+def test_statistics_are_reported_and_corrected(world: World) -> None:
+    platform = reporter(world)
+    report = StatisticsReport.report(platform=platform, period="2026-Q3", figures=figures())
+    world.app.save(report)
+    report.correct(corrects=1, figures=figures(services=3), reason="漏报三次服务")
+    world.app.save(report)
+    report.correct(corrects=2, figures=figures(services=4), reason="再次更正")
+    world.app.save(report)
+    assert load(world, f"report/{platform}/2026-Q3").version == 3
+    assert_complies(world)
+
+
+@pytest.mark.parametrize("corrects", [0, 2, 99])
+def test_a_correction_naming_no_earlier_version_breaks_rule_13(world: World, corrects: int) -> None:
+    platform = reporter(world)
+    world.app.save(StatisticsReport.report(platform=platform, period="2026-Q3", figures=figures()))
+    report = load(world, f"report/{platform}/2026-Q3")
+    report.correct(corrects=corrects, figures=figures(services=1), reason="更正")
+    # not world.violates: rule 13 is a ledger invariant, named "ledger" for want of articles
+    error = world.rejected(lambda: world.app.save(report))
+    assert isinstance(error, RuleViolationError)
+    assert (error.rule, error.article) == (13, "ledger"), str(error)
+    assert f"it names {corrects}" in error.problem
+
+
+def test_a_platform_reports_its_own_statistics_with_every_figure(world: World) -> None:
+    platform = reporter(world)
+    someone_else = "platform/hub" if world.policy == HUNAN else "org/operator"
+    forged = StatisticsReport._create(
+        StatisticsReport.StatisticsReported,
+        id=f"report/{platform}/2026-Q3",
+        actor=someone_else,
+        platform=platform,
+        period="2026-Q3",
+        figures=figures(),
+    )
+    world.rejected(lambda: world.app.save(forged), LifecycleError)
+
+    partial = StatisticsReport.report(platform=platform, period="2026-Q3", figures={"items": 2})
+    world.rejected(lambda: world.app.save(partial), LifecycleError)
+    negative = StatisticsReport.report(
+        platform=platform, period="2026-Q4", figures=figures(items=-1)
+    )
+    world.rejected(lambda: world.app.save(negative), LifecycleError)
+
+    world.app.save(StatisticsReport.report(platform=platform, period="2026-Q3", figures=figures()))
+    report = load(world, f"report/{platform}/2026-Q3")
+    report.trigger_event(
+        StatisticsReport.StatisticsCorrected,
+        actor=someone_else,
+        corrects=1,
+        figures=figures(),
+        reason="代为更正",
+    )
+    world.rejected(lambda: world.app.save(report), LifecycleError)
+
+
+def test_a_work_plan_is_filed_by_its_platform(hunan: World) -> None:
+    plan = WorkPlan.file(
+        platform="platform/changsha", year=2027, sha256=DIGEST, summary="2027年度工作计划"
+    )
+    hunan.app.save(plan)
+    assert "plan/platform/changsha/2027" in hunan.app.repository
+
+    again = WorkPlan.file(platform="platform/changsha", year=2027, sha256=DIGEST, summary="重报")
+    hunan.rejected(lambda: hunan.app.save(again), LifecycleError)
+
+    not_a_platform = WorkPlan.file(platform="member/e1", year=2027, sha256=DIGEST, summary="—")
+    hunan.rejected(lambda: hunan.app.save(not_a_platform), LifecycleError)
+
+
+def test_work_plans_are_not_an_anhui_event(anhui: World) -> None:
+    plan = WorkPlan.file(platform="platform/cloud", year=2027, sha256=DIGEST, summary="—")
+    anhui.rejected(lambda: anhui.app.save(plan), NotPermittedError)
+
+
+def test_an_annual_evaluation_once_per_subject_and_year(anhui: World) -> None:
+    evaluation = AnnualEvaluation.record(
+        actor="org/supervisor", subject="org/operator", year=2026, grade="良好", sha256=DIGEST
+    )
+    anhui.app.save(evaluation)
+    assert "annual-evaluation/org/operator/2026" in anhui.app.repository
+
+    again = AnnualEvaluation.record(
+        actor="org/hrss", subject="org/operator", year=2026, grade="优秀", sha256=DIGEST
+    )
+    anhui.rejected(lambda: anhui.app.save(again), LifecycleError)
+    unknown = AnnualEvaluation.record(
+        actor="org/supervisor", subject="org/nobody", year=2026, grade="良好", sha256=DIGEST
+    )
+    anhui.rejected(lambda: anhui.app.save(unknown), LifecycleError)
+    by_operator = AnnualEvaluation.record(
+        actor="org/operator", subject="org/operator", year=2025, grade="优秀", sha256=DIGEST
+    )
+    anhui.rejected(lambda: anhui.app.save(by_operator), NotPermittedError)
+
+
+# -- admin authorisations (AH 27, rule 5) -------------------------------------------------------
+
+
+def authorise_admin(
+    world: World,
+    stream: str = "authorisation/a1",
+    *,
+    actor: str = "org/head",
+    admin: str = "org/admin",
+    scope: tuple[str, ...] = ("publish_notice", "review_application"),
+    valid_until: str = "2026-11-30",
+) -> Authorisation:
+    authorisation = Authorisation.authorise_admin(
+        stream=stream, actor=actor, admin=admin, scope=list(scope), valid_until=valid_until
+    )
+    world.app.save(authorisation)
+    return authorisation
+
+
+def admin_action(
+    world: World,
+    stream: str = "admin-action/x1",
+    *,
+    actor: str = "org/admin",
+    authorisation: str = "authorisation/a1",
+    action: str = "publish_notice",
+) -> AdminAction:
+    recorded = AdminAction.record(
+        stream=stream,
+        actor=actor,
+        authorisation=authorisation,
+        action=action,
+        subject="item/free",
+        detail="发布2026年创业补贴申报通知",
+    )
+    world.app.save(recorded)
+    return recorded
+
+
+def test_an_authorised_admin_acts_within_scope(anhui: World) -> None:
+    authorise_admin(anhui)
+    admin_action(anhui)
+    admin_action(anhui, "admin-action/x2", action="review_application")
+    assert "admin-action/x2" in anhui.app.repository
+    assert_complies(anhui)
+
+
+def test_an_admin_action_without_an_authorisation_breaks_rule_5(anhui: World) -> None:
+    error = anhui.violates(5, lambda: admin_action(anhui, authorisation="authorisation/none"))
+    assert "not an authorisation" in error.problem
+    anhui.violates(5, lambda: admin_action(anhui, authorisation="item/i1"))
+
+
+def test_a_withdrawn_authorisation_breaks_rule_5(anhui: World) -> None:
+    authorisation = authorise_admin(anhui)
+    authorisation.withdraw(reason="岗位调整")
+    anhui.app.save(authorisation)
+    error = anhui.violates(5, lambda: admin_action(anhui))
+    assert "was withdrawn" in error.problem
+
+    again = load(anhui, "authorisation/a1")
+    again.withdraw(reason="再次撤回")
+    anhui.rejected(lambda: anhui.app.save(again), LifecycleError)
+
+
+def test_only_the_grantor_withdraws_an_authorisation(anhui: World) -> None:
+    authorisation = authorise_admin(anhui)
+    authorisation.trigger_event(
+        Authorisation.AuthorisationWithdrawn, actor="org/hrss", reason="越权撤回"
+    )
+    anhui.rejected(lambda: anhui.app.save(authorisation), LifecycleError)
+
+
+def test_an_expired_authorisation_breaks_rule_5(anhui: World) -> None:
+    authorise_admin(anhui, valid_until="2026-11-30")
+    with at(anhui, datetime(2026, 11, 30, 15, 59, tzinfo=UTC)):  # 23:59 in Shanghai
+        admin_action(anhui)
+    with at(anhui, datetime(2026, 11, 30, 16, 0, tzinfo=UTC)):  # midnight in Shanghai
+        error = anhui.violates(5, lambda: admin_action(anhui, "admin-action/x2"))
+    assert "expired on 2026-11-30" in error.problem
+
+
+def test_an_authorisation_of_another_admin_breaks_rule_5(anhui: World) -> None:
+    anhui.province.organisation("org/admin2", "另一政务服务管理员", ["government_admin"])
+    authorise_admin(anhui, admin="org/admin2")
+    error = anhui.violates(5, lambda: admin_action(anhui))
+    assert "granted to org/admin2" in error.problem
+
+
+def test_an_action_outside_the_scope_breaks_rule_5(anhui: World) -> None:
+    authorise_admin(anhui, scope=("publish_notice",))
+    error = anhui.violates(5, lambda: admin_action(anhui, action="approve_subsidy"))
+    assert "approve_subsidy is outside" in error.problem
+
+
+def test_a_data_sharing_authorisation_does_not_authorise_an_admin(anhui: World) -> None:
+    share(anhui, stream="authorisation/a1", grantee="org/admin")
+    error = anhui.violates(5, lambda: admin_action(anhui))
+    assert "is not an authorisation of admin" in error.problem
+
+
+@pytest.mark.parametrize("grantor", ["org/hrss", "org/operator", "org/admin"])
+def test_only_a_department_head_authorises_an_admin(anhui: World, grantor: str) -> None:
+    error = anhui.violates(5, lambda: authorise_admin(anhui, actor=grantor))
+    assert f"granted by department_head, not by {grantor}" in error.problem
+
+
+def test_only_a_government_admin_is_authorised(anhui: World) -> None:
+    error = anhui.violates(5, lambda: authorise_admin(anhui, admin="org/operator"))
+    assert "org/operator is not a government_admin" in error.problem
+
+
+def test_an_authorisation_names_a_scope_and_a_validity_not_past(anhui: World) -> None:
+    anhui.rejected(lambda: authorise_admin(anhui, valid_until="2026-11-23"), LifecycleError)
+    anhui.rejected(lambda: authorise_admin(anhui, scope=()), LifecycleError)
+
+
+# -- data sharing and exports (AH 34, rule 8) ---------------------------------------------------
+
+
+def share(
+    world: World,
+    stream: str = "authorisation/d1",
+    *,
+    actor: str = "org/hrss",
+    grantee: str = "org/supervisor",
+    scope: tuple[str, ...] = ("orders", "evaluations"),
+    valid_until: str = "2026-11-30",
+) -> Authorisation:
+    authorisation = Authorisation.authorise_sharing(
+        stream=stream,
+        actor=actor,
+        grantee=grantee,
+        purpose="年度绩效评价",
+        scope=list(scope),
+        valid_until=valid_until,
+    )
+    world.app.save(authorisation)
+    return authorisation
+
+
+def export(
+    world: World,
+    stream: str = "export/x1",
+    *,
+    authorisation: str | None = "authorisation/d1",
+    recipient: str = "org/supervisor",
+    scope: tuple[str, ...] = ("orders",),
+) -> DataExport:
+    exported = DataExport.export(
+        stream=stream,
+        actor="platform/hub" if world.policy == HUNAN else "org/operator",
+        authorisation=authorisation,
+        recipient=recipient,
+        scope=list(scope),
+        records=42,
+        sha256=DIGEST,
+    )
+    world.app.save(exported)
+    return exported
+
+
+def test_an_authorised_export_within_scope(anhui: World) -> None:
+    share(anhui)
+    export(anhui)
+    export(anhui, "export/x2", scope=("orders", "evaluations"))
+    assert "export/x2" in anhui.app.repository
+    assert_complies(anhui)
+
+
+def test_an_export_without_an_authorisation_breaks_rule_8(anhui: World) -> None:
+    error = anhui.violates(8, lambda: export(anhui, authorisation=None))
+    assert "names no data-sharing authorisation" in error.problem
+    anhui.violates(8, lambda: export(anhui, authorisation="authorisation/none"))
+
+
+def test_an_export_under_a_withdrawn_authorisation_breaks_rule_8(anhui: World) -> None:
+    authorisation = share(anhui)
+    authorisation.withdraw(reason="合作终止")
+    anhui.app.save(authorisation)
+    error = anhui.violates(8, lambda: export(anhui))
+    assert "was withdrawn" in error.problem
+
+
+def test_an_export_under_an_expired_authorisation_breaks_rule_8(anhui: World) -> None:
+    share(anhui, valid_until="2026-11-30")
+    with at(anhui, AFTER_NOVEMBER):
+        error = anhui.violates(8, lambda: export(anhui))
+    assert "expired on 2026-11-30" in error.problem
+
+
+def test_an_export_to_another_recipient_breaks_rule_8(anhui: World) -> None:
+    share(anhui)
+    error = anhui.violates(8, lambda: export(anhui, recipient="org/research"))
+    assert "granted to org/supervisor" in error.problem
+
+
+def test_an_export_outside_the_scope_breaks_rule_8(anhui: World) -> None:
+    share(anhui, scope=("orders",))
+    error = anhui.violates(8, lambda: export(anhui, scope=("orders", "members")))
+    assert "members is outside" in error.problem
+
+
+def test_an_admin_authorisation_does_not_authorise_an_export(anhui: World) -> None:
+    authorise_admin(anhui, stream="authorisation/d1")
+    error = anhui.violates(8, lambda: export(anhui, recipient="org/admin"))
+    assert "is not an authorisation of data sharing" in error.problem
+
+
+@pytest.mark.parametrize("grantor", ["org/operator", "org/head", "org/county-hr"])
+def test_only_the_hr_department_authorises_data_sharing(anhui: World, grantor: str) -> None:
+    error = anhui.violates(8, lambda: share(anhui, actor=grantor))
+    assert f"authorised only by provincial_hr_department, not by {grantor}" in error.problem
+
+
+def test_hunan_has_no_data_sharing_rule(hunan: World) -> None:
+    export(hunan, authorisation=None, recipient="研究机构")
+    assert "export/x1" in hunan.app.repository

@@ -1,0 +1,322 @@
+"""Orders, payments, refunds, receipts, evaluations and deposits (HN 9(5), 19(2), 20, 21; AH 20).
+
+Each test runs on SQLite and PostgreSQL; the ``world`` fixture adds both policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ledger.core.envelope import decode_entry
+from ledger.domain.complaints import Complaint
+from ledger.domain.errors import LifecycleError
+from ledger.domain.registration import Provider
+from ledger.domain.trading import Deposit, Order
+from ledger.events import event_clock
+from ledger.storage import Database
+from tests.domain.world import ANHUI, HUNAN, World, assert_complies, open_world
+
+WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
+
+PRICE = 120_000  # item/i1's fee
+
+
+@pytest.fixture(autouse=True)
+def _events_on_world_time() -> Iterator[None]:
+    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
+    with event_clock(lambda: WORLD_START):
+        yield
+
+
+@pytest.fixture(params=[HUNAN, ANHUI])
+def world(request: pytest.FixtureRequest, db: Database) -> World:
+    return open_world(db, request.param)
+
+
+def load(world: World, stream: str) -> Any:
+    return world.app.repository.get(stream)
+
+
+def settler(world: World) -> str:
+    """Who settles and refunds payments: the hub platform (HN 20), the operator (AH 19)."""
+    return "platform/hub" if world.policy == HUNAN else "org/operator"
+
+
+def place(
+    world: World,
+    stream: str = "order/o1",
+    *,
+    buyer: str = "member/e1",
+    item: str = "item/i1",
+    channel: str = "online",
+    price_fen: int = PRICE,
+) -> Order:
+    order = Order.create(
+        stream=stream,
+        buyer=buyer,
+        item=item,
+        provider="provider/p1",
+        channel=channel,
+        price_fen=price_fen,
+    )
+    world.app.save(order)
+    return order
+
+
+def paid(world: World, stream: str = "order/o1") -> Order:
+    """An order placed, paid and settled with the payment service's reference."""
+    order = place(world, stream)
+    order.initiate_payment(method="wechat_pay")
+    order.settle(actor=settler(world), payment_ref=f"PAY-{stream}")
+    world.app.save(order)
+    return order
+
+
+def types_of(world: World, stream: str) -> list[str]:
+    return [
+        env.type
+        for env in (decode_entry(raw).envelope for raw in world.app.entries())
+        if env.stream == stream
+    ]
+
+
+# -- happy paths ---------------------------------------------------------------------------
+
+
+def test_online_order_is_paid_completed_receipted_and_evaluated(world: World) -> None:
+    order = place(world)
+    order.initiate_payment(method="wechat_pay")
+    world.app.save(order)
+    order.settle(actor=settler(world), payment_ref="4200001234202611240001")
+    world.app.save(order)
+    order.complete()
+    order.issue_receipt(receipt_no="FP-0001")
+    world.app.save(order)
+    order.evaluate(actor="member/e1", score=5, comment="方案实用")
+    world.app.save(order)
+
+    stored = load(world, "order/o1")
+    assert (stored.status, stored.settled_fen, stored.evaluated) == ("completed", PRICE, True)
+    assert types_of(world, "order/o1") == [
+        "OrderCreated",
+        "PaymentInitiated",
+        "PaymentSettled",
+        "OrderCompleted",
+        "ReceiptIssued",
+        "OrderEvaluated",
+    ]
+    settled = [
+        decode_entry(raw).envelope
+        for raw in world.app.entries()
+        if decode_entry(raw).envelope.type == "PaymentSettled"
+    ]
+    assert settled[0].body == {"payment_ref": "4200001234202611240001", "amount_fen": PRICE}
+    assert_complies(world)
+
+
+def test_offline_deal_gets_one_risk_notice(world: World) -> None:
+    noticer = "platform/changsha" if world.policy == HUNAN else "org/operator"
+    order = place(world, channel="offline")
+    order.deliver_risk_notice(actor=noticer, notice_sha256="cd" * 32)
+    world.app.save(order)
+    assert load(world, "order/o1").risk_noticed
+
+    again = load(world, "order/o1")
+    again.deliver_risk_notice(actor=noticer, notice_sha256="cd" * 32)
+    world.rejected(lambda: world.app.save(again), LifecycleError)
+
+    online = place(world, "order/o2")
+    online.deliver_risk_notice(actor=noticer, notice_sha256="cd" * 32)
+    world.rejected(lambda: world.app.save(online), LifecycleError)
+
+
+def test_refunds_up_to_what_was_settled(world: World) -> None:
+    order = paid(world)
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=20_000, reason="部分退款")
+    world.app.save(order)
+    order.refund(actor=settler(world), payment_ref="RF-2", amount_fen=100_000, reason="全部退款")
+    world.app.save(order)
+    assert load(world, "order/o1").refunded_fen == PRICE
+
+    more = load(world, "order/o1")
+    more.refund(actor=settler(world), payment_ref="RF-3", amount_fen=1, reason="超额")
+    error = world.rejected(lambda: world.app.save(more), LifecycleError)
+    assert "only 0 fen" in str(error)
+
+
+def test_refund_beyond_the_settled_amount_is_refused(world: World) -> None:
+    paid(world)
+    order = load(world, "order/o1")
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE + 1, reason="超额")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert f"only {PRICE} fen" in str(error)
+
+    unpaid = place(world, "order/o2")
+    unpaid.refund(actor=settler(world), payment_ref="RF-2", amount_fen=1, reason="未付款")
+    world.rejected(lambda: world.app.save(unpaid), LifecycleError)
+
+
+# -- lifecycle errors ----------------------------------------------------------------------
+
+
+def test_settling_before_the_payment_is_initiated_is_refused(world: World) -> None:
+    order = place(world)
+    order.settle(actor=settler(world), payment_ref="PAY-1")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "is created, not paying" in str(error)
+
+
+def test_an_unpaid_order_does_not_complete(world: World) -> None:
+    order = place(world)
+    order.complete()
+    world.rejected(lambda: world.app.save(order), LifecycleError)
+
+    paying = load(world, "order/o1")
+    paying.initiate_payment(method="alipay")
+    world.app.save(paying)
+    paying.complete()
+    error = world.rejected(lambda: world.app.save(paying), LifecycleError)
+    assert "completes once paid" in str(error)
+
+
+def test_a_receipt_only_once_paid(world: World) -> None:
+    order = place(world)
+    order.issue_receipt(receipt_no="FP-0001")
+    world.rejected(lambda: world.app.save(order), LifecycleError)
+
+
+def test_only_a_completed_order_is_evaluated(world: World) -> None:
+    order = paid(world)
+    order.evaluate(actor="member/e1", score=5, comment="还没做完")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "only once completed" in str(error)
+
+
+def test_a_score_outside_the_scale_is_refused(world: World) -> None:
+    order = paid(world)
+    order.complete()
+    world.app.save(order)
+    order.evaluate(actor="member/e1", score=6, comment="满分以上")
+    world.rejected(lambda: world.app.save(order), LifecycleError)
+
+
+def test_an_order_with_a_blacklisted_seller_breaks_rule_4(world: World) -> None:
+    provider: Provider = load(world, "provider/p1")
+    provider.blacklist(actor=settler(world), reason="虚假宣传")
+    world.app.save(provider)
+    world.violates(4, lambda: place(world))
+
+
+def test_an_order_charging_for_a_free_item_breaks_rule_7(world: World) -> None:
+    error = world.violates(7, lambda: place(world, item="item/free", price_fen=100))
+    assert "free service" in error.problem
+    place(world, item="item/free", price_fen=0)  # the free item itself is ordered for nothing
+
+
+# -- rule 9 (HN 19(2)): evaluations by the buyer, once ------------------------------------------
+
+
+def test_only_the_buyer_evaluates_and_only_once(hunan: World) -> None:
+    world = hunan
+    order = paid(world)
+    order.complete()
+    world.app.save(order)
+
+    other = load(world, "order/o1")
+    other.evaluate(actor="member/e2", score=1, comment="not mine")
+    error = world.violates(9, lambda: world.app.save(other))
+    assert "only the buyer member/e1" in error.problem
+
+    order.evaluate(actor="member/e1", score=4, comment="满意")
+    world.app.save(order)
+    twice = load(world, "order/o1")
+    twice.evaluate(actor="member/e1", score=1, comment="改评")
+    error = world.violates(9, lambda: world.app.save(twice))
+    assert "already been evaluated" in error.problem
+
+
+def test_a_non_buyer_on_an_uncompleted_order_breaks_rule_9_first(hunan: World) -> None:
+    order = place(hunan)
+    order.evaluate(actor="member/e2", score=3, comment="未完成")
+    hunan.violates(9, lambda: hunan.app.save(order))
+
+
+# -- deposits (HN 21) -------------------------------------------------------------------------
+
+
+def resolved_complaint(world: World, stream: str = "complaint/c1") -> None:
+    complaint = Complaint.register(
+        stream=stream,
+        complainant="member/e1",
+        respondent="provider/p1",
+        about=None,
+        summary="服务未按约定交付",
+    )
+    complaint.acknowledge(actor="platform/changsha", reference="TS-1")
+    complaint.resolve(actor="platform/changsha", outcome="赔付 3000 元")
+    world.app.save(complaint)
+
+
+def test_deposit_paid_topped_up_claimed_and_returned(hunan: World) -> None:
+    world = hunan
+    deposit = Deposit.pay(provider="provider/p1", amount_fen=500_000, payment_ref="BZJ-1")
+    world.app.save(deposit)
+    deposit.top_up(amount_fen=100_000, payment_ref="BZJ-2")
+    world.app.save(deposit)
+    resolved_complaint(world)
+    deposit.claim(
+        actor="platform/hub", amount_fen=300_000, complaint="complaint/c1", beneficiary="member/e1"
+    )
+    world.app.save(deposit)
+    deposit.give_back(actor="platform/hub", amount_fen=300_000, reason="退出平台")
+    world.app.save(deposit)
+
+    assert load(world, "deposit/provider/p1").balance_fen == 0
+    assert types_of(world, "deposit/provider/p1") == [
+        "DepositPaid",
+        "DepositToppedUp",
+        "DepositClaimed",
+        "DepositReturned",
+    ]
+    assert_complies(world)
+
+
+def test_a_deposit_claim_needs_the_balance_and_a_resolved_complaint(hunan: World) -> None:
+    world = hunan
+    world.app.save(Deposit.pay(provider="provider/p1", amount_fen=100_000, payment_ref="BZJ-1"))
+    resolved_complaint(world)
+
+    beyond = load(world, "deposit/provider/p1")
+    beyond.claim(
+        actor="platform/hub", amount_fen=100_001, complaint="complaint/c1", beneficiary="member/e1"
+    )
+    error = world.rejected(lambda: world.app.save(beyond), LifecycleError)
+    assert "balance is 100000 fen" in str(error)
+
+    world.app.save(
+        Complaint.register(
+            stream="complaint/c2",
+            complainant="member/e2",
+            respondent="provider/p1",
+            about=None,
+            summary="未解决",
+        )
+    )
+    open_one = load(world, "deposit/provider/p1")
+    open_one.claim(
+        actor="platform/hub", amount_fen=1, complaint="complaint/c2", beneficiary="member/e2"
+    )
+    world.rejected(lambda: world.app.save(open_one), LifecycleError)
+
+    returned = load(world, "deposit/provider/p1")
+    returned.give_back(actor="platform/hub", amount_fen=100_001, reason="超额")
+    world.rejected(lambda: world.app.save(returned), LifecycleError)
+
+
+def test_a_deposit_is_a_positive_amount(hunan: World) -> None:
+    deposit = Deposit.pay(provider="provider/p1", amount_fen=0, payment_ref="BZJ-0")
+    hunan.rejected(lambda: hunan.app.save(deposit), LifecycleError)
