@@ -42,6 +42,7 @@ class Order(LedgerAggregate):
         settled_fen: int
         refunded_fen: int
         vouchers_fen: int
+        vouchers: set[str]
         risk_noticed: bool
         evaluated: bool
 
@@ -99,6 +100,7 @@ class Order(LedgerAggregate):
                 setattr(aggregate, name, getattr(self, name))
             aggregate.status = "created"
             aggregate.settled_fen = aggregate.refunded_fen = aggregate.vouchers_fen = 0
+            aggregate.vouchers = set()
             aggregate.risk_noticed = aggregate.evaluated = False
 
     class RiskNoticeDelivered(LedgerEvent):
@@ -195,9 +197,15 @@ class Order(LedgerAggregate):
                     "the redemption is written first, in the same batch",
                 )
             state.step("created", self.actor, state.buyer)
+            ctx.require(  # its one redemption counts once: the price does not drop again
+                6,
+                self.voucher not in state.vouchers,
+                f"{self.voucher} was already applied to {state.id}",
+            )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.vouchers_fen += self.amount_fen
+            aggregate.vouchers.add(self.voucher)
 
     class OrderEvaluated(LedgerEvent):
         score: int

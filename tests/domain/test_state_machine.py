@@ -29,12 +29,11 @@ writes how often each command had each outcome to stderr (with ``pytest -s``).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -689,7 +688,7 @@ class LedgerMachine(RuleBasedStateMachine):
         return stream
 
     @rule(member=members, action=st.integers(0, 7))
-    def verify_or_blacklist_member(self, member: str, action: int) -> None:
+    def manage_member(self, member: str, action: int) -> None:
         """Real-name verified by its registrar (HN 18; AH 26), blacklisted (HN 24; AH 28),
         or it leaves (deregisters itself)."""
         facts = self.m_members[member]
@@ -1235,6 +1234,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 o.vouchers_fen,
                 o.evaluated,
             ), stream
+            applied = {v for v, facts in self.m_vouchers.items() if stream in facts.orders}
+            assert state.vouchers == applied, stream
         for stream, s in self.m_services.items():
             assert self.load(stream).evaluated_by == s.evaluated_by, stream
         for stream, v in self.m_vouchers.items():
@@ -1340,6 +1341,10 @@ class AnhuiMachine(LedgerMachine):
     vouchers = Bundle("vouchers")
     authorisations = Bundle("authorisations")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.redeemed_in: dict[tuple[str, str], int] = {}  # (voucher, order) -> fen
+
     @rule(
         target=vouchers,
         holder=LedgerMachine.members,
@@ -1418,6 +1423,7 @@ class AnhuiMachine(LedgerMachine):
             v.redeemed_fen += amount
             v.orders.add(order)
             o.vouchers_fen += amount
+            self.redeemed_in[voucher, order] = amount
 
     @rule(
         voucher=vouchers,
@@ -1476,6 +1482,32 @@ class AnhuiMachine(LedgerMachine):
                 self.pay(order)
                 self.evaluate(order, holder)
         return voucher
+
+    @rule(voucher=vouchers, pick=st.integers(0, 3))
+    def apply_voucher_again(self, voucher: str, pick: int) -> None:
+        """The holder applies a voucher already redeemed and applied in an order to it once
+        more, without a new redemption: the order's price would drop twice for one
+        redemption (AH 17, 19: never twice, never beyond the face value)."""
+        v = self.m_vouchers[voucher]
+        if not v.orders:
+            return
+        order = sorted(v.orders)[pick % len(v.orders)]
+        amount = self.redeemed_in[voucher, order]
+
+        def check() -> None:
+            self.member_standing(v.holder)
+            if self.m_orders[order].completed:
+                refuse(LIFECYCLE)
+            refuse(broken(6))
+
+        def command() -> int:
+            aggregate = self.load(order)
+            aggregate.trigger_event(
+                Order.VoucherApplied, actor=v.holder, voucher=voucher, amount_fen=amount
+            )
+            return self.save(aggregate)
+
+        self.attempt("apply voucher again", check, command)
 
     @rule(voucher=vouchers)
     def expire_voucher(self, voucher: str) -> None:
@@ -1642,15 +1674,6 @@ def show_tally() -> None:
     TALLY.clear()
 
 
-@pytest.fixture
-def sqlite_backend() -> Iterator[Backend]:
-    directory = Path(tempfile.mkdtemp(prefix="ledger-machine-"))
-    try:
-        yield Backend("sqlite", directory)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 def run_machine(policy: str, backend: Backend, examples: int) -> None:
     machine = type(
         f"{MACHINES[policy].__name__}On{backend.kind.title()}",
@@ -1669,10 +1692,8 @@ def run_machine(policy: str, backend: Backend, examples: int) -> None:
 
 
 @pytest.mark.parametrize("policy", [HUNAN, ANHUI])
-def test_no_command_sequence_breaks_a_hard_rule_on_sqlite(
-    policy: str, sqlite_backend: Backend
-) -> None:
-    run_machine(policy, sqlite_backend, EXAMPLES["sqlite"])
+def test_no_command_sequence_breaks_a_hard_rule_on_sqlite(policy: str, tmp_path: Path) -> None:
+    run_machine(policy, Backend("sqlite", tmp_path), EXAMPLES["sqlite"])
     show_tally()
 
 
@@ -1683,3 +1704,49 @@ def test_no_command_sequence_breaks_a_hard_rule_on_postgres(
 ) -> None:
     run_machine(policy, Backend("postgres"), EXAMPLES["postgres"])
     show_tally()
+
+
+# -- what the machine found, kept as plain examples ------------------------------------------------
+
+
+@contextmanager
+def machine_on_sqlite(policy: str, directory: Path) -> Iterator[Any]:
+    """One machine run, step by step: its checks at the end, or just its cleanup on failure."""
+    machine = type("Machine", (MACHINES[policy],), {"backend": Backend("sqlite", directory)})()
+    try:
+        yield machine
+        machine.the_log_complies()
+    except BaseException:
+        machine.db.close()
+        machine._drop()
+        raise
+    machine.teardown()
+
+
+def test_a_voucher_is_applied_to_its_order_once(tmp_path: Path) -> None:
+    """The holder redeemed a voucher in an order (VoucherRedeemed + VoucherApplied), then
+    wrote VoucherApplied alone once more: it was accepted, and the price dropped twice for
+    one redemption (rule 6, AH 17, 19). Now refused."""
+    with machine_on_sqlite(ANHUI, tmp_path) as machine:
+        voucher = machine.voucher_purchase(
+            holder="member/u1",
+            item="item/i1",
+            face=60_000,
+            how_much="the balance",
+            twice=1,
+            pay=0,
+            fit=0,
+        )
+        machine.apply_voucher_again(voucher=voucher, pick=0)
+        assert machine.load(next(iter(machine.m_vouchers[voucher].orders))).vouchers_fen == 60_000
+
+
+@pytest.mark.parametrize("policy", [HUNAN, ANHUI])
+@pytest.mark.parametrize("kind", ["provider", "promotion", "voucher", "export"])
+def test_a_malformed_entry_is_refused(policy: str, kind: str, tmp_path: Path) -> None:
+    """Client-signed entries with null or mistyped body members raised TypeError from the
+    rules or the aggregate (ProviderApplied without categories, PromotionAnnounced without
+    a start, VoucherIssued with a number for categories, DataExported without a scope under
+    AH). Now refused with LifecycleError, nothing written."""
+    with machine_on_sqlite(policy, tmp_path) as machine:
+        machine.malformed_entry(kind=kind, item="item/i1", holder="member/e1")
