@@ -17,7 +17,7 @@ from datetime import date
 
 from ledger.app import event_from_envelope
 from ledger.calendar import local_date
-from ledger.core.envelope import decode_entry, parse_time
+from ledger.core.envelope import Envelope, decode_entry, parse_time
 from ledger.core.errors import LedgerError
 from ledger.core.trust import KEY_EVENT_TYPES, LEDGER_OPENED
 from ledger.domain.rules import RuleContext
@@ -69,14 +69,15 @@ class RuleReplay:
             self._packs[day] = load_pack(self.policy_name, on=day)
         return self._packs[day]
 
-    def add(self, index: int, raw: bytes) -> None:
+    def add(self, index: int, raw: bytes) -> Envelope:
+        """Decide the entry at ``index`` against what came before; its envelope."""
         self.entries += 1
         env = decode_entry(raw).envelope
         if env.type == LEDGER_OPENED:
             self.policy_name, self.root_actor = str(env.body["policy"]), env.actor
-            return
+            return env
         if env.type in KEY_EVENT_TYPES:
-            return
+            return env
         try:
             event = event_from_envelope(env.to_json())
             ctx = RuleContext(
@@ -87,7 +88,7 @@ class RuleReplay:
             )
         except LedgerError as e:
             self.findings.append(Finding(index, env.stream, env.type, str(e)))
-            return
+            return env
         try:
             ctx.decide(event)
             self.states[env.stream] = ctx.get(env.stream)
@@ -99,6 +100,7 @@ class RuleReplay:
                 self.states[env.stream] = event.mutate(self.states.get(env.stream))
         if env.type in PARTY_EVENTS and isinstance(env.body.get("platform"), str):
             self.parties[env.body["platform"]].append(env.stream)
+        return env
 
 
 def check_compliance(entries: Iterable[bytes]) -> ComplianceReport:

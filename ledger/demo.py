@@ -26,7 +26,7 @@ from typing import Any
 
 from ledger.app import LedgerApplication
 from ledger.calendar import local_date
-from ledger.compliance import check_compliance
+from ledger.compliance import RuleReplay
 from ledger.core.crypto import LocalSigner
 from ledger.core.envelope import b64encode
 from ledger.core.errors import EntryRejectedError
@@ -1274,18 +1274,12 @@ def run_demo(
     province = DemoProvince(app, keys, vault, rng, clock, result, events, progress)
     province.build()
     app.publish()
-    for row in db.iter_log(origin):
-        result.entries += 1
+    replay = RuleReplay()  # process compliance, in the same pass over the log
+    for index, row in enumerate(db.iter_log(origin)):
         result.by_type[row.topic] += 1
-    entries = list(app.entries())
-    result.first = _time_of(entries[0])
-    result.last = _time_of(entries[-1])
+        result.last = replay.add(index, row.state).time
+        result.first = result.first or result.last
+    result.entries = replay.entries
     result.actors = province.roles
-    result.compliance_findings = len(check_compliance(entries).findings)
+    result.compliance_findings = len(replay.findings)
     return result
-
-
-def _time_of(raw: bytes) -> str:
-    from ledger.core.envelope import decode_entry
-
-    return decode_entry(raw).envelope.time

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar as _months
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ledger.domain.errors import LifecycleError
 from ledger.domain.rules import RuleContext
@@ -58,6 +58,60 @@ class Subject(LedgerAggregate):
         barred = getattr(self, "barred", None)
         if barred is not None:
             raise ctx.violation(4, f"{what} {self.id} is {barred}")
+
+
+class Registrant(Subject):
+    """A subject that registered and may deregister: a provider or a member."""
+
+    if TYPE_CHECKING:
+        verified: bool
+        deregistered: str | None
+
+    def check_present(self) -> None:
+        if self.deregistered is not None:
+            raise LifecycleError(self.id, f"deregistered at {self.deregistered}")
+
+
+class RealNameVerified(LedgerEvent):
+    """A registrant's real identity was checked (AH 22, 26; HN 8(2), 18)."""
+
+    ABSTRACT: ClassVar[bool] = True
+    method: str
+
+    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        state.check_present()
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.verified = True
+
+
+class Barred(LedgerEvent):
+    """A subject barred from acting from now on (rule 4: AH 28, HN 24)."""
+
+    ABSTRACT: ClassVar[bool] = True
+    BARRED_AS: ClassVar[str] = "blacklisted"
+    reason: str
+
+    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        if state.barred is not None:
+            raise LifecycleError(state.id, f"is already {state.barred}")
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.bar(self.BARRED_AS)
+
+
+class Deregistered(LedgerEvent):
+    """A registrant left; written whatever its standing, its records stay (HN 8(8))."""
+
+    ABSTRACT: ClassVar[bool] = True
+    ACTING = False
+    reason: str
+
+    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        state.check_present()
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.deregistered = self.timestamp.isoformat()
 
 
 # -- organisations: authorities, departments, operators, supervisors ------------------------
@@ -324,17 +378,15 @@ class Platform(Subject):
 # -- providers ------------------------------------------------------------------------------
 
 
-class Provider(Subject):
+class Provider(Registrant):
     """A service provider: applied, verified, reviewed, admitted by an onboarding platform."""
 
     if TYPE_CHECKING:
-        verified: bool
         reviewed: bool
         admitted: bool
         platform: str | None
         valid_until: str | None
         suspended: str | None
-        deregistered: str | None
 
     class ProviderApplied(LedgerCreated):
         name: str
@@ -348,14 +400,8 @@ class Provider(Subject):
             aggregate.suspended = aggregate.deregistered = aggregate.barred = None
             aggregate.categories = list(self.categories)
 
-    class ProviderRealNameVerified(LedgerEvent):
-        method: str
-
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.check_present()
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.verified = True
+    class ProviderRealNameVerified(RealNameVerified):
+        pass
 
     class ProviderQualificationReviewed(LedgerEvent):
         documents: list[dict[str, Any]]
@@ -427,39 +473,14 @@ class Provider(Subject):
         def apply(self, aggregate: Any) -> None:
             aggregate.suspended = None
 
-    class ProviderBlacklisted(LedgerEvent):
-        reason: str
+    class ProviderBlacklisted(Barred):
+        pass
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            if state.barred is not None:
-                raise LifecycleError(state.id, f"is already {state.barred}")
+    class ProviderQualificationCancelled(Barred):
+        BARRED_AS = "disqualified (qualification cancelled)"
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.bar("blacklisted")
-
-    class ProviderQualificationCancelled(LedgerEvent):
-        reason: str
-
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            if state.barred is not None:
-                raise LifecycleError(state.id, f"is already {state.barred}")
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.bar("disqualified (qualification cancelled)")
-
-    class ProviderDeregistered(LedgerEvent):
-        reason: str
-        ACTING = False
-
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.check_present()
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.deregistered = self.timestamp.isoformat()
-
-    def check_present(self) -> None:
-        if self.deregistered is not None:
-            raise LifecycleError(self.id, f"deregistered at {self.deregistered}")
+    class ProviderDeregistered(Deregistered):
+        pass
 
     def roles(self) -> frozenset[str]:
         return frozenset({"provider"})
@@ -533,15 +554,13 @@ class Provider(Subject):
 # -- consumers and enterprise members ------------------------------------------------------
 
 
-class Member(Subject):
+class Member(Registrant):
     """A consumer or enterprise member; personal information only as ``$pi`` commitments."""
 
     if TYPE_CHECKING:
         kind: str
         platform: str
         age_check: dict[str, Any] | None
-        verified: bool
-        deregistered: str | None
 
     class MemberRegistered(LedgerCreated):
         kind: str  # enterprise | person
@@ -581,38 +600,14 @@ class Member(Subject):
             aggregate.age_check = self.age_check
             aggregate.verified, aggregate.deregistered, aggregate.barred = False, None, None
 
-    class MemberRealNameVerified(LedgerEvent):
-        method: str
+    class MemberRealNameVerified(RealNameVerified):
+        pass
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.check_present()
+    class MemberBlacklisted(Barred):
+        pass
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.verified = True
-
-    class MemberBlacklisted(LedgerEvent):
-        reason: str
-
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            if state.barred is not None:
-                raise LifecycleError(state.id, f"is already {state.barred}")
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.bar("blacklisted")
-
-    class MemberDeregistered(LedgerEvent):
-        reason: str
-        ACTING = False
-
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.check_present()
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.deregistered = self.timestamp.isoformat()
-
-    def check_present(self) -> None:
-        if self.deregistered is not None:
-            raise LifecycleError(self.id, f"deregistered at {self.deregistered}")
+    class MemberDeregistered(Deregistered):
+        pass
 
     def roles(self) -> frozenset[str]:
         return frozenset({"member"})

@@ -6,7 +6,6 @@ Each test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,20 +14,13 @@ import pytest
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Member
 from ledger.domain.trading import GovernmentPurchase, Order, Voucher
-from ledger.events import event_clock
 from tests.domain.world import ITEM, World, assert_complies, at
-
-WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
 
 PRICE = 120_000  # item/i1's fee
 EXPIRES = "2026-12-31"
 
 
-@pytest.fixture(autouse=True)
-def _events_on_world_time() -> Iterator[None]:
-    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
-    with event_clock(lambda: WORLD_START):
-        yield
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
 
 
 def load(world: World, stream: str) -> Any:

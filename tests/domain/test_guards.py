@@ -10,8 +10,7 @@ Each test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,20 +20,13 @@ from ledger.app import LedgerApplication, StreamConflictError
 from ledger.compliance import check_compliance
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.trading import Order
-from ledger.events import event_clock
 from ledger.storage import SubjectsChangedError
 from tests.domain.world import ITEM, World, assert_complies, client_entry
-
-WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
 
 FIELDS: dict[str, Any] = dict(ITEM)
 
 
-@pytest.fixture(autouse=True)
-def _events_on_world_time() -> Iterator[None]:
-    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
-    with event_clock(lambda: WORLD_START):
-        yield
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
 
 
 def second_writer(world: World) -> LedgerApplication:

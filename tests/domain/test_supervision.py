@@ -7,7 +7,6 @@ Each test runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,21 +24,14 @@ from ledger.domain.supervision import (
     StatisticsReport,
     WorkPlan,
 )
-from ledger.events import event_clock
 from ledger.storage import Database
 from tests.domain.world import ANHUI, HUNAN, World, assert_complies, at, open_world
-
-WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
 
 DIGEST = "ef" * 32
 AFTER_NOVEMBER = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _events_on_world_time() -> Iterator[None]:
-    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
-    with event_clock(lambda: WORLD_START):
-        yield
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
 
 
 @pytest.fixture(params=[HUNAN, ANHUI])

@@ -5,8 +5,6 @@ Each test runs on SQLite and PostgreSQL; the ``world`` fixture adds both policie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,20 +14,13 @@ from ledger.domain.complaints import Complaint
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Provider
 from ledger.domain.trading import Deposit, Order
-from ledger.events import event_clock
 from ledger.storage import Database
 from tests.domain.world import ANHUI, HUNAN, World, assert_complies, open_world
-
-WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now at the start
 
 PRICE = 120_000  # item/i1's fee
 
 
-@pytest.fixture(autouse=True)
-def _events_on_world_time() -> Iterator[None]:
-    """New events take the worlds' time (World.now), not the wall clock: dates here hold."""
-    with event_clock(lambda: WORLD_START):
-        yield
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
 
 
 @pytest.fixture(params=[HUNAN, ANHUI])

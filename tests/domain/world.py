@@ -23,6 +23,7 @@ from ledger.keystore import MemorySigners
 from ledger.province import Province
 from ledger.storage import Database
 
+WORLD_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # World.now when a world opens
 HUNAN = "hunan-sme-2015"
 ANHUI = "anhui-startup-2017"
 DOC = [{"type": "营业执照", "sha256": "ab" * 32}]
@@ -46,7 +47,7 @@ class World:
     keys: MemorySigners
     province: Province
     policy: str
-    now: list[datetime] = field(default_factory=lambda: [datetime(2026, 11, 24, 2, 0, tzinfo=UTC)])
+    now: list[datetime] = field(default_factory=lambda: [WORLD_START])
 
     @property
     def entries(self) -> int:
@@ -79,7 +80,7 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
     keys = MemorySigners()
     root = LocalSigner.generate()
     keys.add("root", root)
-    world_now = [datetime(2026, 11, 24, 2, 0, tzinfo=UTC)]
+    world_now = [WORLD_START]
     app = LedgerApplication(
         db, origin or f"ledger.example.org/{policy}", signers=keys, clock=lambda: world_now[0]
     )
