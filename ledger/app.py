@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -52,7 +52,7 @@ from ledger.core.trust import (
     KeyRing,
     key_stream,
 )
-from ledger.domain.rules import RuleContext
+from ledger.domain.rules import RuleContext, check_shape
 from ledger.events import LedgerAggregate, LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
 from ledger.policy import PolicyError, PolicyPack, load_pack
@@ -471,6 +471,36 @@ class LedgerApplication(Application[str]):
 
     def submit(self, raw: bytes) -> Entry:
         """Check an entry signed by its actor completely, then store its exact bytes."""
+        return self.submit_all([raw])[0]
+
+    def submit_all(self, raws: Sequence[bytes]) -> list[Entry]:
+        """Check entries signed by their actors completely, in order, then store their
+        exact bytes together, or none of them: one act written as several entries (a
+        voucher redeemed and applied to its order) is submitted as one batch."""
+        if not raws:
+            raise EntryRejectedError("no entries to submit")
+        entries = [self._received(raw) for raw in raws]
+        with self._write_lock:
+            for attempt in range(KEY_RETRIES):
+                self.refresh_keys()
+                try:
+                    self._store_submitted(entries)
+                    break
+                except IntegrityError as e:
+                    raise StreamConflictError(_already_written(entries)) from e
+                except SubjectsChangedError as e:
+                    raise StreamConflictError(str(e)) from e
+                except (KeysChangedError, PersistenceError) as e:
+                    if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
+                        raise StorageError(f"{self.db.describe()}: {e}") from e
+                finally:
+                    self._scratch = None
+        for entry in entries:
+            self.heads.remember(entry.envelope.stream, entry.envelope.version, entry.hash)
+        return entries
+
+    def _received(self, raw: bytes) -> Entry:
+        """A submitted entry that is well-formed, for this ledger, of a known type and timely."""
         try:
             entry = decode_entry(raw)
         except FormatError as e:
@@ -482,40 +512,30 @@ class LedgerApplication(Application[str]):
             raise EntryRejectedError(f"{LEDGER_OPENED} is written only when the ledger is opened")
         if not _known(env.type):
             raise EntryRejectedError(f"{env.type!r} is not an event type of this ledger")
+        if env.type not in KEY_EVENT_TYPES:
+            check_shape(env.stream, event_class(env.type), env.body)
         self._check_time(env)
-        with self._write_lock:
-            for attempt in range(KEY_RETRIES):
-                self.refresh_keys()
-                try:
-                    self._store_submitted(entry)
-                    break
-                except IntegrityError as e:
-                    raise StreamConflictError(
-                        f"stream {env.stream!r} already has version {env.version}"
-                    ) from e
-                except SubjectsChangedError as e:
-                    raise StreamConflictError(str(e)) from e
-                except (KeysChangedError, PersistenceError) as e:
-                    if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
-                        raise StorageError(f"{self.db.describe()}: {e}") from e
-                finally:
-                    self._scratch = None
-        self.heads.remember(env.stream, env.version, entry.hash)
         return entry
 
-    def _store_submitted(self, entry: Entry) -> None:
-        env = entry.envelope
-        self._admit(entry)
-        key = self._ring().keys.get(env.key)
-        public_key = key.public_key if key else b""
-        if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
-            raise EntryRejectedError(f"signature by key {env.key} does not verify")
-        self._check_head(env)
-        ctx = self.decide([event_from_envelope(env.to_json())])
+    def _store_submitted(self, entries: list[Entry]) -> None:
+        heads: dict[str, tuple[int, str]] = {}  # streams this batch already wrote
+        for entry in entries:
+            env = entry.envelope
+            self._admit(entry)
+            key = self._ring().keys.get(env.key)
+            public_key = key.public_key if key else b""
+            if not verify_signature(public_key, entry.sig, entry.envelope_bytes):
+                raise EntryRejectedError(f"signature by key {env.key} does not verify")
+            self._check_head(env, heads.get(env.stream))
+            heads[env.stream] = (env.version, entry.hash_hex)
+        ctx = self.decide([event_from_envelope(e.envelope.to_json()) for e in entries])
         self.recorder.insert_events(
-            [StoredEvent(env.stream, env.version, env.type, entry.raw)],
+            [
+                StoredEvent(e.envelope.stream, e.envelope.version, e.envelope.type, e.raw)
+                for e in entries
+            ],
             key_position=self._keyring_position,
-            read_set=_read_set(ctx, {env.stream}) if ctx is not None else None,
+            read_set=_read_set(ctx, set(heads)) if ctx is not None else None,
         )
 
     def _check_time(self, env: Envelope) -> None:
@@ -530,14 +550,20 @@ class LedgerApplication(Application[str]):
                 f"time {env.time} is in the future by more than {self.max_skew}"
             )
 
-    def _check_head(self, env: Envelope) -> None:
-        rows = self.recorder.select_events(env.stream, desc=True, limit=1)
-        version = rows[0].originator_version if rows else 0
+    def _check_head(self, env: Envelope, batch_head: tuple[int, str] | None = None) -> None:
+        """``env`` follows its stream's head: the stored one, or ``batch_head`` (version and
+        entry hash) when an earlier entry of the same batch wrote the stream."""
+        prev: str | None
+        if batch_head is not None:
+            version, prev = batch_head
+        else:
+            rows = self.recorder.select_events(env.stream, desc=True, limit=1)
+            version = rows[0].originator_version if rows else 0
+            prev = hashlib.sha256(rows[0].state).hexdigest() if rows else None
         if env.version != version + 1:
             raise StreamConflictError(
                 f"stream {env.stream!r}: expected version {version + 1}, got {env.version}"
             )
-        prev = hashlib.sha256(rows[0].state).hexdigest() if rows else None
         if env.prev != prev:
             raise EntryRejectedError(f"stream {env.stream!r}: prev expected {prev}, got {env.prev}")
 
@@ -546,6 +572,14 @@ class LedgerApplication(Application[str]):
     def entries(self, *, start: int = 0) -> Iterator[bytes]:
         for row in self.db.iter_log(self.origin, start=start):
             yield row.state
+
+
+def _already_written(entries: list[Entry]) -> str:
+    if len(entries) == 1:
+        env = entries[0].envelope
+        return f"stream {env.stream!r} already has version {env.version}"
+    streams = sorted({entry.envelope.stream for entry in entries})
+    return f"another writer appended to {', '.join(streams)} first"
 
 
 def _known(type_name: str) -> bool:

@@ -20,8 +20,8 @@ from ledger.calendar import local_date
 from ledger.core.envelope import Envelope, decode_entry, parse_time
 from ledger.core.errors import LedgerError
 from ledger.core.trust import KEY_EVENT_TYPES, LEDGER_OPENED
-from ledger.domain.rules import RuleContext
-from ledger.events import LedgerAggregate
+from ledger.domain.rules import Expectation, RuleContext, check_shape
+from ledger.events import LedgerAggregate, event_class
 from ledger.policy import PolicyPack, load_pack
 
 PARTY_EVENTS = ("ProviderAdmitted", "MemberRegistered")
@@ -61,6 +61,8 @@ class RuleReplay:
         self._packs: dict[date, PolicyPack] = {}
         self.findings: list[Finding] = []
         self.entries = 0
+        #: What the next domain entry must be, and the index of the entry that said so.
+        self.expected: tuple[int, Envelope, Expectation] | None = None
 
     def _pack(self, day: date) -> PolicyPack:
         if self.policy_name is None:
@@ -79,6 +81,7 @@ class RuleReplay:
         if env.type in KEY_EVENT_TYPES:
             return env
         try:
+            check_shape(env.stream, event_class(env.type), env.body)
             event = event_from_envelope(env.to_json())
             ctx = RuleContext(
                 self._pack(local_date(parse_time(env.time))),
@@ -89,9 +92,14 @@ class RuleReplay:
         except LedgerError as e:
             self.findings.append(Finding(index, env.stream, env.type, str(e)))
             return env
+        if self.expected is not None:
+            ctx.expected = self.expected[2]
+            self.expected = None
         try:
             ctx.decide(event)
             self.states[env.stream] = ctx.get(env.stream)
+            if ctx.expected is not None:
+                self.expected = (index, env, ctx.expected)
         except LedgerError as e:
             self.findings.append(Finding(index, env.stream, env.type, str(e)))
             # What happened, happened: later entries are judged against it. An event that
@@ -102,10 +110,19 @@ class RuleReplay:
             self.parties[env.body["platform"]].append(env.stream)
         return env
 
+    def finish(self) -> None:
+        """The end of the log: an act its last entries left half-written is a finding."""
+        if self.expected is None:
+            return
+        index, env, (_, _, problem) = self.expected
+        self.expected = None
+        self.findings.append(Finding(index, env.stream, env.type, f"{problem}; the log ends"))
+
 
 def check_compliance(entries: Iterable[bytes]) -> ComplianceReport:
     """Replay ``entries`` (in log order, from index 0) against every hard rule."""
     replay = RuleReplay()
     for index, raw in enumerate(entries):
         replay.add(index, raw)
+    replay.finish()
     return ComplianceReport(replay.entries, replay.findings)

@@ -1279,6 +1279,7 @@ def run_demo(
         result.by_type[row.topic] += 1
         result.last = replay.add(index, row.state).time
         result.first = result.first or result.last
+    replay.finish()
     result.entries = replay.entries
     result.actors = province.roles
     result.compliance_findings = len(replay.findings)

@@ -6,11 +6,14 @@ dataclass fields beyond the common ones are exactly its entry's ``body`` members
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+import types
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from functools import cache
+from typing import Any, ClassVar, Union, get_args, get_origin, get_type_hints
 
 from eventsourcing.domain import (
     BaseAggregate,
@@ -26,6 +29,8 @@ from ledger.core.errors import LedgerError
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "actor", "originator_topic"}
 )
+#: A SHA-256 digest as body members carry it (members named ``sha256`` or ``*_sha256``).
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 EVENT_CLASSES: dict[str, type[LedgerEvent]] = {}
 AGGREGATE_OF: dict[str, str] = {}
 _CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("ledger_event_clock", default=None)
@@ -107,6 +112,73 @@ class LedgerAggregate(BaseAggregate[str]):
         for value in vars(cls).values():
             if isinstance(value, type) and issubclass(value, LedgerCreated):
                 AGGREGATE_OF[value.__name__] = get_topic(cls)
+
+
+@cache
+def body_schema(cls: type[LedgerEvent]) -> dict[str, Any]:
+    """The body members of ``cls``'s entries and their declared types."""
+    return {
+        name: hint
+        for name, hint in get_type_hints(cls).items()
+        if name not in ENVELOPE_FIELDS and get_origin(hint) is not ClassVar
+    }
+
+
+def check_body(cls: type[LedgerEvent], body: Mapping[str, Any]) -> None:
+    """TypeError unless ``body`` has exactly ``cls``'s members, each of its declared type
+    (FORMAT.md §1: a body's schema belongs to its type)."""
+    schema = body_schema(cls)
+    if missing := sorted(schema.keys() - body.keys()):
+        raise TypeError(f"body lacks {', '.join(missing)}")
+    if extra := sorted(body.keys() - schema.keys()):
+        raise TypeError(f"body has unknown members {', '.join(extra)}")
+    for name, hint in schema.items():
+        value = body[name]
+        if not _fits(value, hint):
+            raise TypeError(f"{name} must be {_describe(hint)}, got {value!r}")
+        digest = name == "sha256" or name.endswith("_sha256")
+        if digest and value is not None and not SHA256_HEX.fullmatch(value):
+            raise TypeError(f"{name} must be a SHA-256 digest in 64 lowercase hex digits")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin, args = get_origin(hint), get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint in (str, bool):
+        return isinstance(value, hint)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()
+        )
+    raise LedgerError(f"body member type {hint!r} is not one entries can carry")
+
+
+_NAMES = {
+    int: ("an integer", "integers"),
+    str: ("a string", "strings"),
+    bool: ("true or false", "true or false values"),
+    type(None): ("null", "nulls"),
+}
+
+
+def _describe(hint: Any, *, plural: bool = False) -> str:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(arg, plural=plural) for arg in args)
+    if origin is list:
+        return f"{'lists' if plural else 'a list'} of {_describe(args[0], plural=True)}"
+    if origin is dict:
+        return f"{'objects' if plural else 'an object'} of {_describe(args[1], plural=True)}"
+    return _NAMES.get(hint, ("any value", "any values"))[plural]
 
 
 def event_class(type_name: str) -> type[LedgerEvent]:

@@ -14,12 +14,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ledger.storage import Database
 from tests.support import OpenLedger, open_ledger
 
 PG_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests check behaviour, never speed: on a shared machine a stalled draw or a
+# slow example must not fail a run, so the timing checks are off everywhere.
+settings.register_profile("ledger", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("ledger")
 
 
 def _postgres_reachable() -> str | None:

@@ -430,6 +430,13 @@ class Provider(Registrant):
                 f"{state.id} is admitted only after real-name verification and qualification "
                 f"review (verified: {state.verified}, reviewed: {state.reviewed})",
             )
+            if state.valid_until is not None:
+                ctx.require(
+                    2,
+                    ctx.day <= date.fromisoformat(state.valid_until),
+                    f"{state.id}'s qualification expired on {state.valid_until}; "
+                    "it is reviewed again before admission",
+                )
             platform = ctx.subject(self.platform, Platform, "onboarding platform")
             platform.standing(ctx)
             if state.admitted:

@@ -16,20 +16,29 @@ version (``reads``), so the write can be refused if any of them changed before c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from ledger.calendar import local_date
 from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
-from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent, check_body
 from ledger.policy import PolicyPack
 
 Loader = Callable[[str], LedgerAggregate | None]
 PartyFinder = Callable[[str], list[str]]
+Expectation = tuple[int, Callable[[LedgerEvent], bool], str]
 
 ROOT_ROLE = "root"
 SELF_ROLE = "self"
+
+
+def check_shape(stream: str, cls: type[LedgerEvent], body: Mapping[str, Any]) -> None:
+    """LifecycleError unless ``body`` has exactly the members of ``cls``, of their types."""
+    try:
+        check_body(cls, body)
+    except TypeError as e:
+        raise LifecycleError(stream, f"{cls.__name__} is malformed: {e}") from e
 
 
 class RuleContext:
@@ -52,6 +61,8 @@ class RuleContext:
         #: stream -> version of every subject read while deciding (0: did not exist).
         self.reads: dict[str, int] = {}
         self.event: LedgerEvent | None = None
+        #: What the next event must be: (rule, test, problem), set by :meth:`expect_next`.
+        self.expected: Expectation | None = None
 
     # -- reading subjects ----------------------------------------------------------------
 
@@ -106,6 +117,20 @@ class RuleContext:
         if not ok and self.applies(rule):
             raise self.violation(rule, problem)
 
+    def expect_next(self, rule: int, test: Callable[[LedgerEvent], bool], problem: str) -> None:
+        """Require the next event (of this batch, so the next entry of the log) to pass
+        ``test``: two entries that are one act, such as a voucher's redemption and its
+        application to the order, are written together or not at all."""
+        if self.applies(rule):
+            self.expected = (rule, test, problem)
+
+    def finish(self) -> None:
+        """The end of a batch: an act left half-written is refused."""
+        if self.expected is not None:
+            rule, _, problem = self.expected
+            self.expected = None
+            raise self.violation(rule, problem)
+
     @property
     def time(self) -> datetime:
         """The time of the event being decided."""
@@ -137,6 +162,12 @@ class RuleContext:
                 if state is not None
                 else f"does not exist; {type(event).__name__} follows its first event",
             )
+        if self.expected is not None:
+            rule, test, problem = self.expected
+            self.expected = None
+            if not test(event):
+                raise self.violation(rule, f"{problem}; {type(event).__name__} came next")
+        check_shape(stream, type(event), event.body())
         self.event = event
         try:
             if event.ACTING and event.actor != self.root_actor:
@@ -157,6 +188,7 @@ class RuleContext:
     def decide_all(self, events: Iterable[LedgerEvent]) -> None:
         for event in events:
             self.decide(event)
+        self.finish()
 
     def _permitted(self, event: LedgerEvent) -> None:
         name = type(event).__name__

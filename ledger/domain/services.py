@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +11,10 @@ from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Member, Platform, Provider, corrected_version, parse_day
 from ledger.domain.rules import RuleContext
 from ledger.domain.trading import CHANNELS, _score
-from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.events import SHA256_HEX, LedgerAggregate, LedgerCreated, LedgerEvent
 from ledger.policy import PolicyPack
 
 EVIDENCE_MEMBERS = frozenset({"type", "sha256", "basis_date", "media_type", "size"})
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def basis_day(policy: PolicyPack, evidence: list[dict[str, Any]]) -> date | None:
@@ -61,7 +59,7 @@ def check_evidence(ctx: RuleContext, subject: str, evidence: Any) -> None:
                 f"{where}: type {item['type']!r} is not in the list of "
                 f"{'; '.join(types.articles)} ({', '.join(types.all_types)})",
             )
-        if not isinstance(item["sha256"], str) or not _SHA256.fullmatch(item["sha256"]):
+        if not isinstance(item["sha256"], str) or not SHA256_HEX.fullmatch(item["sha256"]):
             raise LifecycleError(subject, f"{where}: sha256 must be 64 lowercase hex digits")
         basis = parse_day(item["basis_date"], subject, f"{where}.basis_date")
         if basis > ctx.day:

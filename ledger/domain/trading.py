@@ -553,6 +553,25 @@ class Voucher(LedgerAggregate):
                 f"{self.order} costs {order.price_fen} fen",
             )
 
+            voucher, fen = state.id, self.amount_fen
+
+            def applies_it(event: LedgerEvent) -> bool:
+                return (
+                    isinstance(event, Order.VoucherApplied)
+                    and event.originator_id == self.order
+                    and event.voucher == voucher
+                    and event.amount_fen == fen
+                )
+
+            # Redeemed but not applied, the order would still be paid in full: the issuer
+            # would pay the provider the voucher's value on top (a double payment).
+            ctx.expect_next(
+                6,
+                applies_it,
+                f"redeeming {voucher} for {fen} fen must be followed at once by its "
+                f"VoucherApplied to {self.order}",
+            )
+
         def apply(self, aggregate: Any) -> None:
             aggregate.redeemed_fen += self.amount_fen
             aggregate.redemptions[self.order] = self.amount_fen

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from ledger.app import StreamConflictError
+from ledger.core.errors import EntryRejectedError
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Member
 from ledger.domain.trading import GovernmentPurchase, Order, Voucher
-from tests.domain.world import ITEM, World, assert_complies, at
+from tests.domain.world import ITEM, World, assert_complies, at, client_entry
 
 PRICE = 120_000  # item/i1's fee
 EXPIRES = "2026-12-31"
@@ -307,6 +309,113 @@ def test_a_voucher_is_not_applied_without_its_redemption(anhui: World) -> None:
         Order.VoucherApplied, actor="member/u1", voucher="voucher/v1", amount_fen=PRICE
     )
     anhui.rejected(lambda: anhui.app.save(o1), LifecycleError)
+
+
+def redemption(amount_fen: int = 10_000, in_order: str = "order/o1") -> dict[str, Any]:
+    return {"order": in_order, "amount_fen": amount_fen}
+
+
+def application(amount_fen: int = 10_000, voucher: str = "voucher/v1") -> dict[str, Any]:
+    return {"voucher": voucher, "amount_fen": amount_fen}
+
+
+def test_a_redemption_without_its_application_breaks_rule_6(anhui: World) -> None:
+    """Redeemed but not applied, the order would be paid in full and the voucher's value
+    paid to the provider on top: a double payment."""
+    issue(anhui)
+    order(anhui)
+    voucher = load(anhui, "voucher/v1")
+    voucher.trigger_event(
+        Voucher.VoucherRedeemed, actor="member/u1", order="order/o1", amount_fen=10_000
+    )
+    error = anhui.violates(6, lambda: anhui.app.save(voucher))
+    assert "must be followed at once by its VoucherApplied to order/o1" in error.problem
+    assert load(anhui, "voucher/v1").redeemed_fen == 0
+
+
+def test_a_redemption_is_applied_by_the_very_next_entry(anhui: World) -> None:
+    issue(anhui)
+    order(anhui)
+    other = order(anhui, "order/o2")
+    voucher = load(anhui, "voucher/v1")
+    voucher.trigger_event(
+        Voucher.VoucherRedeemed, actor="member/u1", order="order/o1", amount_fen=10_000
+    )
+    other.trigger_event(
+        Order.VoucherApplied, actor="member/u1", voucher="voucher/v1", amount_fen=10_000
+    )  # applied to another order than the one it was redeemed in
+    error = anhui.violates(6, lambda: anhui.app.save(voucher, other))
+    assert "VoucherApplied came next" in error.problem
+
+
+def test_a_client_submits_redemption_and_application_together(anhui: World) -> None:
+    issue(anhui)
+    order(anhui)
+    redeemed = client_entry(anhui, "member/u1", "voucher/v1", "VoucherRedeemed", redemption())
+    applied = client_entry(anhui, "member/u1", "order/o1", "VoucherApplied", application())
+    anhui.violates(6, lambda: anhui.app.submit(redeemed.raw))
+    anhui.rejected(lambda: anhui.app.submit(applied.raw), LifecycleError)
+
+    before = anhui.entries
+    stored = anhui.app.submit_all([redeemed.raw, applied.raw])
+    assert [e.raw for e in stored] == [redeemed.raw, applied.raw]
+    assert list(anhui.app.entries())[before:] == [redeemed.raw, applied.raw]
+    assert load(anhui, "order/o1").vouchers_fen == 10_000
+    assert load(anhui, "voucher/v1").redemptions == {"order/o1": 10_000}
+    assert_complies(anhui)
+
+
+def test_a_submitted_batch_chains_entries_of_one_stream(anhui: World) -> None:
+    issue(anhui)
+    order(anhui)
+    redeemed = client_entry(anhui, "member/u1", "voucher/v1", "VoucherRedeemed", redemption())
+    applied = client_entry(anhui, "member/u1", "order/o1", "VoucherApplied", application())
+    paying = client_entry(
+        anhui,
+        "member/u1",
+        "order/o1",
+        "PaymentInitiated",
+        {"amount_fen": PRICE - 10_000, "method": "wechat_pay"},
+        after=applied,
+    )
+    anhui.app.submit_all([redeemed.raw, applied.raw, paying.raw])
+    assert load(anhui, "order/o1").status == "paying"
+    assert_complies(anhui)
+
+
+def test_a_submitted_batch_is_stored_whole_or_not_at_all(anhui: World) -> None:
+    issue(anhui)
+    order(anhui)
+    redeemed = client_entry(anhui, "member/u1", "voucher/v1", "VoucherRedeemed", redemption())
+    applied = client_entry(anhui, "member/u1", "order/o1", "VoucherApplied", application())
+    unchained = client_entry(  # version 3 of order/o1, but chained to version 1
+        anhui,
+        "member/u1",
+        "order/o1",
+        "PaymentInitiated",
+        {"amount_fen": PRICE - 10_000, "method": "wechat_pay"},
+    )
+    error = anhui.rejected(
+        lambda: anhui.app.submit_all([redeemed.raw, applied.raw, unchained.raw]),
+        StreamConflictError,
+    )
+    assert "expected version 3, got 2" in str(error)
+
+    overpaid = client_entry(
+        anhui,
+        "member/u1",
+        "order/o1",
+        "PaymentInitiated",
+        {"amount_fen": PRICE, "method": "wechat_pay"},  # ignores the voucher
+        after=applied,
+    )
+    error = anhui.rejected(
+        lambda: anhui.app.submit_all([redeemed.raw, applied.raw, overpaid.raw]),
+        LifecycleError,
+    )
+    assert f"the amount due is {PRICE - 10_000} fen" in str(error)
+    anhui.rejected(lambda: anhui.app.submit_all([]), EntryRejectedError)
+    assert load(anhui, "voucher/v1").redeemed_fen == 0
 
 
 # -- rule 7: free policy services, government payees (AH 6, 14) ---------------------------------

@@ -21,6 +21,7 @@ from ledger.compliance import check_compliance
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.trading import Order
 from ledger.storage import SubjectsChangedError
+from tests.domain import test_anhui as anhui_world
 from tests.domain.world import ITEM, World, assert_complies, client_entry
 
 FIELDS: dict[str, Any] = dict(ITEM)
@@ -195,3 +196,36 @@ def test_replay_finds_a_voucher_not_issued_by_the_hr_department(anhui: World) ->
     report = check_compliance(world.app.entries())
     assert [(f.index, f.stream) for f in report.findings] == [(index, "voucher/forged")]
     assert "rule 6 (AH 14; AH 17; AH 19)" in report.findings[0].problem
+
+
+def half_redeemed(world: World) -> int:
+    """A voucher redemption forced into the log without its application; its log index."""
+    anhui_world.issue(world)
+    anhui_world.order(world)
+    body = {"order": "order/o1", "amount_fen": 10_000}
+    raw = client_entry(world, "member/u1", "voucher/v1", "VoucherRedeemed", body).raw
+    world.violates(6, lambda: world.app.submit(raw))
+    world.app.recorder.insert_events([StoredEvent("voucher/v1", 2, "VoucherRedeemed", raw)])
+    return list(world.app.entries()).index(raw)
+
+
+def test_replay_finds_a_redemption_left_unapplied_at_the_end_of_the_log(anhui: World) -> None:
+    index = half_redeemed(anhui)
+    report = check_compliance(anhui.app.entries())
+    assert [(f.index, f.stream, f.type) for f in report.findings] == [
+        (index, "voucher/v1", "VoucherRedeemed")
+    ]
+    assert "followed at once by its VoucherApplied" in report.findings[0].problem
+    assert "the log ends" in report.findings[0].problem
+
+
+def test_replay_finds_a_redemption_followed_by_something_else(anhui: World) -> None:
+    index = half_redeemed(anhui)
+    placed = anhui.app.repository.get("order/o1")
+    placed.initiate_payment(method="wechat_pay")  # the full price: the voucher ignored
+    anhui.app.save(placed)
+    report = check_compliance(anhui.app.entries())
+    assert [(f.index, f.stream, f.type) for f in report.findings] == [
+        (index + 1, "order/o1", "PaymentInitiated")
+    ]
+    assert "PaymentInitiated came next" in report.findings[0].problem

@@ -440,6 +440,27 @@ def test_a_provider_whose_qualification_expired_cannot_act_until_reverified(
     assert_complies(hunan)
 
 
+def test_a_provider_whose_review_expired_is_not_admitted_until_reviewed_again(
+    hunan: World,
+) -> None:
+    applicant(hunan)
+    provider: Provider = load(hunan, "provider/p2")
+    provider.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验")
+    provider.review(actor="platform/changsha", documents=DOC, valid_until="2026-12-31")
+    save(hunan, provider)
+    with at(hunan, datetime(2027, 1, 1, 2, 0, tzinfo=UTC)):  # the review ran to 2026-12-31
+        provider = load(hunan, "provider/p2")
+        provider.admit(actor="platform/changsha", platform="platform/changsha")
+        error = hunan.violates(2, lambda: save(hunan, provider))
+        assert "expired on 2026-12-31" in error.problem
+        provider = load(hunan, "provider/p2")
+        provider.review(actor="platform/changsha", documents=DOC, valid_until="2028-12-31")
+        provider.admit(actor="platform/changsha", platform="platform/changsha")
+        save(hunan, provider)
+    assert load(hunan, "provider/p2").admitted
+    assert_complies(hunan)
+
+
 @pytest.mark.parametrize(
     ("documents", "valid_until"),
     [(DOC, "2020-12-31"), ([], "2028-12-31"), (DOC, "31/12/2028")],

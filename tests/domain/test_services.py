@@ -141,8 +141,7 @@ def test_a_provider_records_its_own_free_public_interest_service(world: World) -
 # -- rule 13: corrections --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("corrects", [0, 2, 7, -1, True, "1", None])
-def test_a_correction_names_an_earlier_event_of_its_record(world: World, corrects: Any) -> None:
+def correction(world: World, corrects: Any) -> ServiceRecord:
     record(world)
     service: ServiceRecord = load(world, "service/s1")
     service.trigger_event(
@@ -152,11 +151,26 @@ def test_a_correction_names_an_earlier_event_of_its_record(world: World, correct
         evidence=[evidence("现场照片", 2)],
         reason="补传",
     )
+    return service
+
+
+@pytest.mark.parametrize("corrects", [0, 2, 7, -1])
+def test_a_correction_names_an_earlier_event_of_its_record(world: World, corrects: int) -> None:
+    service = correction(world, corrects)
     error = world.rejected(lambda: save(world, service))
     assert isinstance(error, RuleViolationError)
     # a ledger invariant: the Hunan pack lists rule 13 without articles of its own
     assert (error.rule, error.article) == (13, "ledger")
     assert "versions 1..1" in error.problem
+
+
+@pytest.mark.parametrize("corrects", [True, "1", None])
+def test_a_correction_names_its_event_by_version_number(world: World, corrects: Any) -> None:
+    service = correction(world, corrects)
+    error = world.rejected(lambda: save(world, service), LifecycleError)
+    assert f"EvidenceAttached is malformed: corrects must be an integer, got {corrects!r}" in str(
+        error
+    )
 
 
 def test_evidence_is_attached_by_whoever_recorded_the_service(world: World) -> None:

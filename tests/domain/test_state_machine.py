@@ -1072,22 +1072,13 @@ class LedgerMachine(RuleBasedStateMachine):
     def malformed_entry(self, kind: str, item: str, holder: str) -> None:
         """A client signs and submits an entry whose body members have the wrong types: it
         is refused like any other (nothing written), never with another exception."""
-        if kind == "export" and 8 not in self.setting.rules:
-            kind = "provider"  # HN checks nothing of an export: it would simply be recorded
         organiser = self.m_items[item].provider
         stream = self.new_stream(kind)
         if kind == "provider":
             self.enrol(stream)
 
         def check() -> None:
-            if kind == "promotion":
-                self.provider_standing(organiser)
-                self.open_item(item)
-            if kind == "voucher":
-                if self.m_members[holder].barred:
-                    refuse(broken(4))
-                self.permitted("VoucherIssued")  # decided before the event is applied
-            refuse(LIFECYCLE)
+            refuse(LIFECYCLE)  # an entry's shape is checked before anything it says
 
         entries: dict[str, tuple[str, str, dict[str, Any]]] = {
             "provider": (  # no categories: the application cannot even be applied
@@ -1385,8 +1376,11 @@ class AnhuiMachine(LedgerMachine):
         self.m_vouchers[stream] = VoucherFacts(holder, face, expires_on, tuple(categories))
         return stream
 
-    def redeem(self, voucher: str, order: str, how_much: str, actor: str) -> None:
-        """AH 17, 19: online, eligible, unexpired, once per order, within the face value."""
+    def redeem(
+        self, voucher: str, order: str, how_much: str, actor: str, *, alone: bool = False
+    ) -> None:
+        """AH 17, 19: online, eligible, unexpired, once per order, within the face value;
+        applied to the order by the next entry (``alone``: written without it)."""
         v, o = self.m_vouchers[voucher], self.m_orders[order]
         item = self.m_items[o.item]
         due, balance = o.price_fen - o.vouchers_fen, v.face_value_fen - v.redeemed_fen
@@ -1409,11 +1403,14 @@ class AnhuiMachine(LedgerMachine):
             self.need(6, order not in v.orders)
             self.need(6, v.redeemed_fen + amount <= v.face_value_fen)
             self.need(6, o.vouchers_fen + amount <= o.price_fen)
+            self.need(6, not alone)  # else the order is paid in full as well
             self.signed_by(actor)
 
         def command() -> int:
             held, spent_on = self.load(voucher), self.load(order)
             held.trigger_event(Voucher.VoucherRedeemed, actor=actor, order=order, amount_fen=amount)
+            if alone:
+                return self.save(held)
             spent_on.trigger_event(
                 Order.VoucherApplied, actor=actor, voucher=voucher, amount_fen=amount
             )
@@ -1447,6 +1444,12 @@ class AnhuiMachine(LedgerMachine):
         if fit and fitting:
             order = fitting[fit % len(fitting)]
         self.redeem(voucher, order, how_much, other if as_holder == 0 else holder)
+
+    @rule(voucher=vouchers, order=LedgerMachine.orders, how_much=st.sampled_from(HOW_MUCH))
+    def redeem_without_applying(self, voucher: str, order: str, how_much: str) -> None:
+        """The holder redeems a voucher in an order but writes no VoucherApplied: the order
+        could then be paid in full and the voucher's value paid out on top (AH 17, 19)."""
+        self.redeem(voucher, order, how_much, self.m_vouchers[voucher].holder, alone=True)
 
     @rule(
         target=vouchers,

@@ -191,17 +191,31 @@ def assert_complies(world: World) -> None:
     assert report.entries == world.entries
 
 
-def client_entry(world: World, actor: str, stream: str, type_: str, body: dict[str, Any]) -> Entry:
+def client_entry(
+    world: World,
+    actor: str,
+    stream: str,
+    type_: str,
+    body: dict[str, Any],
+    *,
+    after: Entry | None = None,
+) -> Entry:
     """The next entry of ``stream`` as a client builds it: signed with ``actor``'s own key,
-    timed by the app's clock, chained to the stream's head."""
-    rows = world.app.recorder.select_events(stream, desc=True, limit=1)
+    timed by the app's clock, chained to the stream's head, or to ``after`` (an entry of
+    the same stream not yet stored, submitted before it in one batch)."""
+    if after is not None:
+        version, prev = after.envelope.version + 1, after.hash_hex
+    else:
+        rows = world.app.recorder.select_events(stream, desc=True, limit=1)
+        version = rows[0].originator_version + 1 if rows else 1
+        prev = hashlib.sha256(rows[0].state).hexdigest() if rows else None
     signer = world.keys.signer_for(actor, world.app.refresh_keys())
     assert signer is not None, f"{actor} has no key"
     envelope = Envelope(
         ledger=world.app.origin,
         stream=stream,
-        version=rows[0].originator_version + 1 if rows else 1,
-        prev=hashlib.sha256(rows[0].state).hexdigest() if rows else None,
+        version=version,
+        prev=prev,
         type=type_,
         time=format_time(world.now[0]),
         actor=actor,
