@@ -239,7 +239,7 @@ class LedgerApplication(Application[str]):
                 raise
             except PersistenceError as e:
                 self.heads.forget(streams)
-                raise StorageError(f"{self.db.describe()}: {e}") from e
+                raise self.db.failure(e) from e
             finally:
                 self._scratch = None
 
@@ -492,7 +492,7 @@ class LedgerApplication(Application[str]):
                     raise StreamConflictError(str(e)) from e
                 except (KeysChangedError, PersistenceError) as e:
                     if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
-                        raise StorageError(f"{self.db.describe()}: {e}") from e
+                        raise self.db.failure(e) from e
                 finally:
                     self._scratch = None
         for entry in entries:

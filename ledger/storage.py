@@ -342,6 +342,29 @@ class Database:
     def is_postgres(self) -> bool:
         return self.config.kind == "postgresql"
 
+    def failure(self, e: Exception) -> StorageError:
+        """A storage error naming this database and, when the pool gave up, why."""
+        problem = str(e)
+        if self.is_postgres and "couldn't get a connection" in problem:
+            problem += f": {self._connect_problem()}"
+        return StorageError(f"{self.describe()}: {problem}")
+
+    def _connect_problem(self) -> str:
+        """What a direct connection to the server says (the pool only says it timed out)."""
+        c = self.config
+        try:
+            with psycopg.connect(
+                host=c.host,
+                port=c.port,
+                user=c.user,
+                password=c.password or None,
+                dbname=c.dbname,
+                connect_timeout=3,
+            ):
+                return "a direct connection succeeds, so every pooled connection is in use"
+        except psycopg.Error as e:
+            return " ".join(str(e).split())
+
     def describe(self) -> str:
         c = self.config
         if c.kind == "sqlite":
@@ -370,9 +393,9 @@ class Database:
                 cursor.execute(statement.replace("?", "%s"), tuple(params), prepare=True)
                 return [tuple(row.values()) for row in cursor.fetchall()]
         except PersistenceError as e:
-            raise StorageError(f"{self.describe()}: {e}") from e
+            raise self.failure(e) from e
         except psycopg.Error as e:
-            raise StorageError(f"{self.describe()}: {e}") from e
+            raise self.failure(e) from e
 
     @contextmanager
     def transaction(self, *, commit: bool = True) -> Iterator[Transaction]:
@@ -386,9 +409,9 @@ class Database:
                 pg.execute(f"SET LOCAL search_path TO {self._schema_ident()}")
                 yield Transaction(pg, postgres=True)
         except PersistenceError as e:
-            raise StorageError(f"{self.describe()}: {e}") from e
+            raise self.failure(e) from e
         except (psycopg.Error, sqlite3.Error) as e:
-            raise StorageError(f"{self.describe()}: {e}") from e
+            raise self.failure(e) from e
 
     def _schema_ident(self) -> str:
         return '"' + self.config.schema.replace('"', '""') + '"'
@@ -457,7 +480,7 @@ class Database:
                 recorder = PostgresLedgerRecorder(self.datastore, events_table_name=table)
             recorder.create_table()
         except PersistenceError as e:
-            raise StorageError(f"{self.describe()}: {e}") from e
+            raise self.failure(e) from e
         self._recorders[origin] = recorder
         return recorder
 
@@ -485,7 +508,7 @@ class Database:
             try:
                 rows = recorder.select_notifications(last, page, inclusive_of_start=False)
             except PersistenceError as e:
-                raise StorageError(f"{self.describe()}: {e}") from e
+                raise self.failure(e) from e
             if not rows:
                 return
             yield from rows
