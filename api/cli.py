@@ -14,7 +14,7 @@ from typing import IO
 
 from pydantic import ValidationError
 
-from api import cli_log, cli_witness
+from api import cli_log, cli_serve, cli_witness
 from api.cli_common import (
     EXIT_INTEGRITY,
     EXIT_OK,
@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     vkey.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
     cli_witness.add_parsers(sub, Parser)
     cli_witness.add_publish_parser(sub, db_help)
+    cli_serve.add_parser(sub, db_help)
     cli_witness.add_misbehaviour_parsers(sub)
     return parser
 
@@ -241,6 +242,7 @@ COMMANDS = {
     "log-key": cli_log.cmd_log_key,
     "witness": cli_witness.cmd_witness,
     "publish": cli_log.cmd_publish,
+    "serve": cli_serve.cmd_serve,
     "misbehaviour": cli_witness.cmd_misbehaviour,
     "check-report": cli_witness.cmd_check_report,
 }

@@ -1,4 +1,5 @@
-"""What the command-line modules share: exit codes, errors, progress, database lookup."""
+"""What the command-line modules share: exit codes, errors, progress, database lookup,
+the keystore and the witnesses a log publishes to."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 from typing import IO
 
 from ledger.config import Settings
+from ledger.core.errors import FormatError
 from ledger.storage import ConfigurationError, Database, DatabaseURL
+from ledger.witnessing import WitnessConfig
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_USAGE = 0, 1, 2
 
@@ -78,3 +81,23 @@ def origin_of(db: Database, wanted: str | None) -> str:
         "ledger: the database holds several ledgers; name one with --ledger:\n  "
         + "\n  ".join(origins)
     )
+
+
+def witness_options(
+    args: argparse.Namespace, settings: Settings, command: str
+) -> tuple[list[WitnessConfig], int]:
+    """The witnesses (``--witness``, else LEDGER_WITNESSES) and the quorum (``--quorum``,
+    else LEDGER_WITNESS_QUORUM) of ``ledger publish`` and ``ledger serve``."""
+    specs = args.witness or [w for w in settings.witnesses.split(",") if w.strip()]
+    try:
+        witnesses = [WitnessConfig.parse(spec) for spec in specs]
+    except FormatError as e:
+        raise UsageError(f"{command}: {e}") from e
+    quorum = settings.witness_quorum if args.quorum is None else args.quorum
+    return witnesses, quorum
+
+
+def keystore_passphrase(settings: Settings) -> str:
+    if settings.keystore_passphrase is None:
+        raise ConfigurationError("set LEDGER_KEYSTORE_PASSPHRASE: the log key is in the keystore")
+    return settings.keystore_passphrase.get_secret_value()

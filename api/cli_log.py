@@ -14,13 +14,14 @@ from api.cli_common import (
     Progress,
     UsageError,
     database,
+    keystore_passphrase,
     origin_of,
     read_text,
+    witness_options,
 )
 from ledger.config import Settings
 from ledger.core.bundle import verify_bundle
 from ledger.core.errors import FormatError, VerificationError
-from ledger.core.note import verifier_key
 from ledger.core.proofs import check_proof
 from ledger.export import (
     consistency_document,
@@ -29,10 +30,10 @@ from ledger.export import (
     inclusion_document,
     log_vkey,
 )
-from ledger.keystore import Keystore, log_actor
+from ledger.keystore import Keystore
 from ledger.storage import ConfigurationError
 from ledger.tlog import TreeStore
-from ledger.witnessing import Cosigners, WitnessConfig, WitnessingError
+from ledger.witnessing import Cosigners, WitnessingError
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings, out: IO[str], _err: IO[str]) -> int:
@@ -128,27 +129,12 @@ def cmd_log_key(args: argparse.Namespace, settings: Settings, out: IO[str], _err
 
 
 def cmd_publish(args: argparse.Namespace, settings: Settings, out: IO[str], err: IO[str]) -> int:
-    specs = args.witness or [w for w in settings.witnesses.split(",") if w.strip()]
-    try:
-        witnesses = [WitnessConfig.parse(spec) for spec in specs]
-    except FormatError as e:
-        raise UsageError(f"ledger publish: {e}") from e
-    quorum = settings.witness_quorum if args.quorum is None else args.quorum
-    if settings.keystore_passphrase is None:
-        raise ConfigurationError("set LEDGER_KEYSTORE_PASSPHRASE: the log key is in the keystore")
+    witnesses, quorum = witness_options(args, settings, "ledger publish")
+    passphrase = keystore_passphrase(settings)
     db = database(args.db, settings, must_exist=True)
     try:
         origin = origin_of(db, args.ledger)
-        keys = Keystore(db, settings.keystore_passphrase.get_secret_value())
-        vkey = log_vkey(db, origin)
-        signer = next(
-            (
-                s
-                for s in keys.signers_of(log_actor(origin))
-                if verifier_key(origin, s.public_key) == vkey
-            ),
-            None,
-        )
+        signer = Keystore(db, passphrase).log_signer(origin, log_vkey(db, origin))
         if signer is None:
             raise ConfigurationError(f"the keystore holds no log key of {origin}")
         signed = TreeStore(db, origin).advance(signer)

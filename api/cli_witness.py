@@ -78,14 +78,19 @@ def add_publish_parser(sub: Any, db_help: str) -> None:
     )
     publish.add_argument("--db", help=db_help)
     publish.add_argument("--ledger", metavar="ORIGIN", help="which ledger (if several)")
-    publish.add_argument(
+    add_witness_options(publish)
+
+
+def add_witness_options(parser: argparse.ArgumentParser) -> None:
+    """``--witness VKEY@URL``… and ``--quorum K``, of ``ledger publish`` and ``ledger serve``."""
+    parser.add_argument(
         "--witness",
         action="append",
         default=[],
         metavar="VKEY@URL",
         help="a witness (repeatable; default LEDGER_WITNESSES)",
     )
-    publish.add_argument("--quorum", type=int, help="cosignatures needed (LEDGER_WITNESS_QUORUM)")
+    parser.add_argument("--quorum", type=int, help="cosignatures needed (LEDGER_WITNESS_QUORUM)")
 
 
 def add_misbehaviour_parsers(sub: Any) -> None:

@@ -13,7 +13,7 @@ from ledger.core.bundle import CHECKPOINT, CHECKPOINTS, ENTRIES, VKEY
 from ledger.core.envelope import b64encode, decode_entry
 from ledger.core.errors import LedgerError, VerificationError
 from ledger.core.merkle import hash_leaf
-from ledger.core.trust import parse_opening
+from ledger.core.trust import Opening, parse_opening
 from ledger.storage import Database
 from ledger.tlog import SignedCheckpoint, TreeStore
 
@@ -30,11 +30,16 @@ class ExportResult:
     vkey: str
 
 
+def log_opening(db: Database, origin: str) -> Opening:
+    """The ledger's ``LedgerOpened`` (log index 0): its policy, root keys and log key."""
+    for row in db.iter_log(origin, page=1):
+        return parse_opening(decode_entry(row.state).envelope.body)
+    raise ExportError(f"ledger {origin!r} has no entries")
+
+
 def log_vkey(db: Database, origin: str) -> str:
     """The verifier key named by the ledger's ``LedgerOpened``."""
-    for row in db.iter_log(origin, page=1):
-        return parse_opening(decode_entry(row.state).envelope.body).verifier_key
-    raise ExportError(f"ledger {origin!r} has no entries")
+    return log_opening(db, origin).verifier_key
 
 
 def _latest(tree: TreeStore) -> SignedCheckpoint:
@@ -106,9 +111,14 @@ def _checkpoint_at(tree: TreeStore, size: int | None) -> SignedCheckpoint:
     return signed
 
 
-def inclusion_document(db: Database, origin: str, index: int, size: int | None) -> dict[str, Any]:
-    """An inclusion proof of entry ``index`` against a signed checkpoint, self-contained."""
-    tree = TreeStore(db, origin)
+def inclusion_document(
+    db: Database, origin: str, index: int, size: int | None, *, tree: TreeStore | None = None
+) -> dict[str, Any]:
+    """An inclusion proof of entry ``index`` against a signed checkpoint, self-contained.
+
+    ``tree``: the origin's TreeStore when the caller keeps one (a server answering many).
+    """
+    tree = tree or TreeStore(db, origin)
     signed = _checkpoint_at(tree, size)
     n = signed.checkpoint.size
     if not 0 <= index < n:
@@ -131,15 +141,15 @@ def inclusion_document(db: Database, origin: str, index: int, size: int | None) 
 
 
 def consistency_document(
-    db: Database, origin: str, first: int, second: int | None
+    db: Database, origin: str, first: int, second: int | None, *, tree: TreeStore | None = None
 ) -> dict[str, Any]:
     """A consistency proof between two signed checkpoints."""
-    tree = TreeStore(db, origin)
+    tree = tree or TreeStore(db, origin)
     old = _checkpoint_at(tree, first)
     new = _checkpoint_at(tree, second)
     m, n = old.checkpoint.size, new.checkpoint.size
     if m > n:
-        raise ExportError(f"--from {m} is larger than --to {n}")
+        raise ExportError(f"from size {m} is larger than to size {n}")
     return {
         "proof": "consistency",
         "origin": origin,

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from ledger.core.crypto import LocalSigner, Signer
 from ledger.core.envelope import format_time
 from ledger.core.errors import LedgerError
+from ledger.core.note import verifier_key
 from ledger.core.trust import KeyRing
 from ledger.storage import Database
 
@@ -141,6 +142,18 @@ class Keystore:
     def signers_of(self, actor: str) -> list[LocalSigner]:
         """Every key kept for ``actor``, newest first (e.g. a log's checkpoint keys)."""
         return [self._signers[k] for k in self._by_actor.get(actor, [])]
+
+    def log_signer(self, origin: str, vkey: str) -> LocalSigner | None:
+        """The kept checkpoint-signing key of ``origin`` whose verifier key is ``vkey``
+        (the one its ``LedgerOpened`` names), if the keystore holds it."""
+        return next(
+            (
+                s
+                for s in self.signers_of(log_actor(origin))
+                if verifier_key(origin, s.public_key) == vkey
+            ),
+            None,
+        )
 
     def signer_for(self, actor: str, keyring: KeyRing) -> Signer | None:
         """The newest key of ``actor`` that the ledger holds valid for that actor."""

@@ -75,6 +75,11 @@ class Publisher:
             self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is alive (it stops only when told to)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

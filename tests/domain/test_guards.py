@@ -221,7 +221,7 @@ def test_replay_finds_a_redemption_left_unapplied_at_the_end_of_the_log(anhui: W
 
 def test_replay_finds_a_redemption_followed_by_something_else(anhui: World) -> None:
     index = half_redeemed(anhui)
-    placed = anhui.app.repository.get("order/o1")
+    placed: Order = anhui.app.repository.get("order/o1")
     placed.initiate_payment(method="wechat_pay")  # the full price: the voucher ignored
     anhui.app.save(placed)
     report = check_compliance(anhui.app.entries())

@@ -203,6 +203,7 @@ def client_entry(
     """The next entry of ``stream`` as a client builds it: signed with ``actor``'s own key,
     timed by the app's clock, chained to the stream's head, or to ``after`` (an entry of
     the same stream not yet stored, submitted before it in one batch)."""
+    prev: str | None
     if after is not None:
         version, prev = after.envelope.version + 1, after.hash_hex
     else:
