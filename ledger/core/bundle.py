@@ -20,7 +20,7 @@ from ledger.core.audit import Audit
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.errors import FormatError, LedgerError, VerificationError
 from ledger.core.note import NoteVerifier, split_note
-from ledger.core.parallel import check_chunks, chunked
+from ledger.core.parallel import Block, Layout, check_blocks, read_exactly, scan_lines
 
 ENTRIES, CHECKPOINT, CHECKPOINTS, VKEY = "entries.jsonl", "checkpoint", "checkpoints", "log.vkey"
 INLINE_BELOW = 20_000
@@ -116,14 +116,25 @@ class Bundle:
             for line in f:
                 yield line[:-1] if line.endswith(b"\n") else line
 
+    def entries_path(self) -> Path | None:
+        """The entries file, when other processes can read it themselves (not in a tar)."""
+        return self.path / ENTRIES if self._tar is None else None
+
     def close(self) -> None:
         if self._tar is not None:
             self._tar.close()
 
 
-def _count_lines(bundle: Bundle) -> int:
+def _scan(bundle: Bundle) -> Layout:
     with bundle.open(ENTRIES) as f:
-        return sum(1 for _ in f)
+        return scan_lines(f)
+
+
+def _blocks(bundle: Bundle, layout: Layout, f: IO[bytes]) -> Iterator[Block]:
+    """The chunks of entries.jsonl: file ranges for workers to read, or the bytes from ``f``."""
+    path = bundle.entries_path()
+    for offset, length in layout.sizes():
+        yield (str(path), offset, length) if path is not None else read_exactly(f, length)
 
 
 def verify_bundle(
@@ -154,7 +165,8 @@ def verify_bundle(
             report.failure = e if isinstance(e, VerificationError) else VerificationError(str(e))
             return report
         report.origin = verifier.name
-        total = _count_lines(bundle)
+        layout = _scan(bundle)
+        total = layout.lines
         if head.size != total:
             report.failure = VerificationError(
                 f"checkpoint covers {head.size} entries, entries.jsonl has {total} lines",
@@ -166,12 +178,14 @@ def verify_bundle(
         checkpoints = [(CHECKPOINT, note), *bundle.earlier_checkpoints()]
         audit = Audit(verifier.name, checkpoints, str(verifier))
         try:
-            chunks = ((None, raws) for raws in chunked(bundle.entries()))
-            for _, checked in check_chunks(chunks, workers):
-                for item in checked:
-                    audit.add(item)
-                if progress is not None:
-                    progress(audit.size, total)
+            with bundle.open(ENTRIES) as f:
+                for checked in check_blocks(
+                    _blocks(bundle, layout, f), layout.public_keys, workers
+                ):
+                    for item in checked:
+                        audit.add(item)
+                    if progress is not None:
+                        progress(audit.size, total)
             audit.finish()
         except VerificationError as e:
             report.failure = e

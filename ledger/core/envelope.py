@@ -24,8 +24,8 @@ _ENTRY_HEAD = b'{"envelope":'
 _SIG_HEAD = b',"sig":"'
 _ENTRY_TAIL = b'"}'
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_TYPE = re.compile(r"[A-Z][A-Za-z0-9]*")
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+TYPE_PATTERN = re.compile(r"[A-Z][A-Za-z0-9]*")
+TIME_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 LEAF_PREFIX = b"\x00"  # RFC 9162 §2.1.1
 
 
@@ -39,7 +39,7 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Parse a format time string; fail on anything but the one allowed shape."""
-    if not isinstance(text, str) or not _TIME.fullmatch(text):
+    if not isinstance(text, str) or not TIME_PATTERN.fullmatch(text):
         raise FormatError(f"time {text!r} is not RFC 3339 UTC with 6 fractional digits and Z")
     try:  # the pattern fixed every position: slice the fields
         return datetime(
@@ -178,7 +178,7 @@ def envelope_from_json(obj: Any) -> Envelope:
     if version > 1 and not is_hex_hash(prev):
         raise FormatError(f"prev must be a lowercase hex SHA-256 at version {version}")
     type_ = _require_str(obj, "type")
-    if not _TYPE.fullmatch(type_):
+    if not TYPE_PATTERN.fullmatch(type_):
         raise FormatError(f"type {type_!r} is not PascalCase")
     time = _require_str(obj, "time")
     parse_time(time)

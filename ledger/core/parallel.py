@@ -7,18 +7,21 @@ key was valid for that actor at that time is decided later, in log order.
 
 from __future__ import annotations
 
+import errno
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
+from typing import IO, Any, TypeVar
 
-from ledger.core.crypto import key_id
-from ledger.core.envelope import Envelope, b64decode, decode_entry
+from ledger.core.crypto import Verifiers, key_id
+from ledger.core.envelope import b64decode, decode_entry
 from ledger.core.errors import FormatError
-from ledger.core.verify import Checked, check_entries
+from ledger.core.verify import Checked, Row, check_entries, check_rows, checked_rows
 
 CHUNK = 2000
 _KEY_MARKERS = (b'"type":"KeyRegistered"', b'"type":"LedgerOpened"')
+LINE_BYTES = 512  # scan_lines cuts chunks of about CHUNK lines by reading CHUNK * LINE_BYTES
 T = TypeVar("T")
 
 
@@ -41,32 +44,12 @@ def gather_public_keys(raws: Iterable[bytes], into: dict[str, bytes]) -> None:
             into[key_id(public_key)] = public_key
 
 
-Wire = tuple[Any, ...]
+Wire = tuple[bytes, list[Row]]
 
 
-def _to_wire(checked: Checked) -> Wire:
-    """Plain tuples cross process boundaries several times faster than dataclasses."""
-    fields = None if checked.envelope is None else checked.envelope.as_tuple()
-    return (
-        checked.entry_hash,
-        checked.leaf_hash,
-        fields,
-        checked.envelope_bytes,
-        checked.sig,
-        checked.problem,
-        checked.sig_ok,
-    )
-
-
-def _from_wire(wire: Wire) -> Checked:
-    entry_hash, leaf, fields, envelope_bytes, sig, problem, sig_ok = wire
-    env = None if fields is None else Envelope(*fields)
-    return Checked(entry_hash, leaf, env, envelope_bytes, sig, problem, sig_ok)
-
-
-def check_chunk_wire(raws: list[bytes], public_keys: dict[str, bytes]) -> list[Wire]:
-    """A worker's job: check one chunk, answer in wire tuples."""
-    return [_to_wire(c) for c in check_entries(raws, public_keys)]
+def check_chunk_wire(raws: list[bytes], public_keys: dict[str, bytes]) -> Wire:
+    """A worker's job: check one chunk, answer in check_rows' compact form."""
+    return check_rows(raws, public_keys, Verifiers())
 
 
 def chunked(items: Iterable[T], size: int | None = None) -> Iterator[list[T]]:
@@ -96,13 +79,147 @@ def check_chunks(
             yield tag, check_entries(list(raws), public_keys)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: deque[tuple[T, Future[list[Wire]]]] = deque()
-        for tag, raws in chunks:
-            gather_public_keys(raws, public_keys)
-            pending.append((tag, pool.submit(check_chunk_wire, list(raws), dict(public_keys))))
-            if len(pending) > 2 * workers:
+        pending: deque[tuple[T, Future[Wire]]] = deque()
+        try:
+            for tag, raws in chunks:
+                gather_public_keys(raws, public_keys)
+                pending.append((tag, pool.submit(check_chunk_wire, list(raws), dict(public_keys))))
+                if len(pending) > 2 * workers:
+                    done, future = pending.popleft()
+                    yield done, checked_rows(*future.result())
+            while pending:
                 done, future = pending.popleft()
-                yield done, [_from_wire(w) for w in future.result()]
-        while pending:
-            done, future = pending.popleft()
-            yield done, [_from_wire(w) for w in future.result()]
+                yield done, checked_rows(*future.result())
+        finally:
+            for _, future in pending:
+                future.cancel()
+
+
+# -- a file of entries, one a line ----------------------------------------------------------------
+
+
+@dataclass
+class Layout:
+    """A file of lines cut into chunks of whole lines, and the keys its key events name."""
+
+    lines: int = 0
+    bounds: list[int] = field(default_factory=lambda: [0])  # chunk i: bytes [b[i], b[i + 1])
+    public_keys: dict[str, bytes] = field(default_factory=dict)
+
+    def sizes(self) -> Iterator[tuple[int, int]]:
+        """(offset, length) of each chunk."""
+        for start, end in zip(self.bounds, self.bounds[1:], strict=False):
+            yield start, end - start
+
+
+def scan_lines(f: IO[bytes], size: int | None = None) -> Layout:
+    """One pass over ``f``: count its lines as iterating over it does (a final newline is
+    optional), cut it into chunks of about ``size`` lines, and gather the public keys.
+
+    A chunk is the whole lines of one read of ``size * LINE_BYTES`` bytes (with the rest
+    of a line the previous read cut), so no line needs looking at on its own.
+    """
+    read = (size or CHUNK) * LINE_BYTES
+    layout = Layout()
+    key_lines: dict[bytes, None] = {}
+    offset = 0  # of the first byte not yet in a chunk
+    carry: list[bytes] = []  # the start of a line that earlier reads cut
+    while block := f.read(read):
+        if b"\n" not in block:
+            carry.append(block)
+            continue
+        data = b"".join((*carry, block)) if carry else block
+        cut = data.rfind(b"\n") + 1
+        layout.lines += data.count(b"\n", 0, cut)
+        for marker in _KEY_MARKERS:
+            found = data.find(marker, 0, cut)
+            while found >= 0:
+                end = data.index(b"\n", found, cut)
+                key_lines[data[data.rfind(b"\n", 0, found) + 1 : end]] = None
+                found = data.find(marker, end, cut)
+        offset += cut
+        layout.bounds.append(offset)
+        carry = [data[cut:]] if cut < len(data) else []
+    if carry:
+        layout.lines += 1
+        layout.bounds.append(offset + sum(map(len, carry)))
+    gather_public_keys(key_lines, layout.public_keys)
+    return layout
+
+
+Block = bytes | tuple[str, int, int]  # whole lines, or (path, offset, length) to read them from
+
+
+def read_exactly(f: IO[bytes], length: int) -> bytes:
+    """The next ``length`` bytes of a file that scan_lines measured."""
+    data = f.read(length)
+    if len(data) != length:
+        raise OSError(errno.EIO, "it changed while it was read")
+    return data
+
+
+def _lines(block: Block) -> list[bytes]:
+    if isinstance(block, bytes):
+        data = block
+    else:
+        path, offset, length = block
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = read_exactly(f, length)
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()
+    return lines
+
+
+class _Checker:
+    def __init__(self, public_keys: dict[str, bytes]) -> None:
+        self.public_keys = public_keys
+        self.verifiers = Verifiers()
+
+    def __call__(self, block: Block) -> Wire:
+        return check_rows(_lines(block), self.public_keys, self.verifiers)
+
+
+_worker: _Checker | None = None
+
+
+def _start_worker(public_keys: dict[str, bytes]) -> None:
+    global _worker
+    _worker = _Checker(public_keys)
+
+
+def _check_in_worker(block: Block) -> Wire:
+    if _worker is None:  # pragma: no cover - the pool's initializer sets it
+        raise RuntimeError("worker not started")
+    return _worker(block)
+
+
+def check_blocks(
+    blocks: Iterable[Block], public_keys: dict[str, bytes], workers: int
+) -> Iterator[list[Checked]]:
+    """Stateless checks of blocks of lines, in order, on ``workers`` processes.
+
+    ``public_keys`` (e.g. from :func:`scan_lines`) goes to each worker once; a block
+    given as a file range is read by the worker itself. At most ``2 * workers + 1``
+    blocks are in flight.
+    """
+    if workers <= 1:
+        check = _Checker(public_keys)
+        for block in blocks:
+            yield checked_rows(*check(block))
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(public_keys,)
+    ) as pool:
+        pending: deque[Future[Wire]] = deque()
+        try:
+            for block in blocks:
+                pending.append(pool.submit(_check_in_worker, block))
+                if len(pending) > 2 * workers:
+                    yield checked_rows(*pending.popleft().result())
+            while pending:
+                yield checked_rows(*pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
