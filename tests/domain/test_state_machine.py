@@ -552,6 +552,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 if facts.barred:  # a barred provider is not admitted (HN 24; AH 28)
                     refuse(broken(4))
                 self.need(2, facts.verified and facts.reviewed)
+                if facts.valid_until is not None:  # an expired review is done again first
+                    self.need(2, self.today <= facts.valid_until)
                 self.platform_standing(home)
                 if facts.home is not None:
                     refuse(LIFECYCLE)
