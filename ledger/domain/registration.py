@@ -101,14 +101,21 @@ class Barred(LedgerEvent):
 
 
 class Deregistered(LedgerEvent):
-    """A registrant left; written whatever its standing, its records stay (HN 8(8))."""
+    """A registrant left; written whatever its standing, its records stay (HN 8(8)).
+
+    Its own exit needs no standing; a platform or authority deregistering it must be one
+    in good standing (a platform only applied for, or disqualified, removes no one)."""
 
     ABSTRACT: ClassVar[bool] = True
     ACTING = False
     reason: str
 
-    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+    def check(self, state: Any, ctx: RuleContext) -> None:
         state.check_present()
+        if self.actor not in (state.id, ctx.root_actor):
+            actor = ctx.get(self.actor)
+            if actor is not None:
+                actor.standing(ctx)
 
     def apply(self, aggregate: Any) -> None:
         aggregate.deregistered = self.timestamp.isoformat()

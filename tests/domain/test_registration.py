@@ -502,6 +502,26 @@ def test_a_provider_is_admitted_once(hunan: World) -> None:
 # -- members ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("subject", ["member/e1", "provider/p1"])
+def test_a_platform_not_certified_deregisters_no_one(hunan: World, subject: str) -> None:
+    window(hunan)  # applied, never recommended nor certified
+    registrant: Any = load(hunan, subject)
+    registrant.deregister(actor="platform/zhuzhou", reason="清理")
+    error = hunan.rejected(lambda: save(hunan, registrant), LifecycleError)
+    assert "not certified" in str(error)
+    assert load(hunan, subject).deregistered is None
+
+
+def test_a_disqualified_platform_deregisters_no_one(hunan: World) -> None:
+    certified_window(hunan)
+    platform: Platform = load(hunan, "platform/zhuzhou")
+    platform.cancel_qualification(actor="org/province", reason="弄虚作假 (HN 24)")
+    save(hunan, platform)
+    registrant: Member = load(hunan, "member/e1")
+    registrant.deregister(actor="platform/zhuzhou", reason="清理")
+    hunan.violates(4, lambda: save(hunan, registrant))
+
+
 def test_a_member_registers_is_verified_blacklisted_and_deregistered(hunan: World) -> None:
     member(hunan, verify=False)
     assert load(hunan, "member/e3").verified is False
