@@ -187,8 +187,11 @@ def _summarise(result: DemoResult, report: Report, out: IO[str]) -> None:
     out.write("  rules exercised (forbidden commands attempted and refused, nothing written):\n")
     for label, count in sorted(result.refused.items()):
         out.write(f"    {count:6,}  {label}\n")
-    out.write("  misconduct planted for detection:\n")
+    out.write("  misconduct planted for detection (as written to the log):\n")
     for label, count in sorted(result.misconduct.items()):
+        out.write(f"    {count:6,}  {label}\n")
+    out.write("  supervision recorded (lawful acts and scenarios, not misconduct):\n")
+    for label, count in sorted(result.supervision.items()):
         out.write(f"    {count:6,}  {label}\n")
     findings = result.compliance_findings
     out.write(

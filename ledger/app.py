@@ -52,7 +52,14 @@ from ledger.core.trust import (
     KeyRing,
     key_stream,
 )
-from ledger.domain.rules import RuleContext, check_shape
+from ledger.domain.rules import (
+    PARTY_EVENTS,
+    PROMOTION_EVENTS,
+    RuleContext,
+    check_shape,
+    party_of,
+    promoted_items,
+)
 from ledger.events import LedgerAggregate, LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
 from ledger.policy import PolicyError, PolicyPack, load_pack
@@ -287,9 +294,10 @@ class LedgerApplication(Application[str]):
             self.refresh_keys()
         return RuleContext(
             self.policy,
-            self._subject,
+            self.subject,
             root_actor=self.keyring.root_actor or "",
             parties=self.parties_of,
+            promotions=self.promotions_of,
         )
 
     def decide(self, events: list[Any]) -> RuleContext | None:
@@ -306,7 +314,8 @@ class LedgerApplication(Application[str]):
         ctx.decide_all(new)
         return ctx
 
-    def _subject(self, stream: str) -> LedgerAggregate | None:
+    def subject(self, stream: str) -> LedgerAggregate | None:
+        """The current state of ``stream``, or None when it does not exist."""
         try:
             found: LedgerAggregate = self.repository.get(stream)
         except AggregateNotFoundError:
@@ -316,12 +325,20 @@ class LedgerApplication(Application[str]):
     def parties_of(self, platform: str) -> list[str]:
         """Providers admitted by, and members registered with, ``platform`` (from the log)."""
         parties = []
-        for row in self.db.iter_log(self.origin):
-            if row.topic in ("ProviderAdmitted", "MemberRegistered"):
-                env = decode_entry(row.state).envelope
-                if env.body.get("platform") == platform:
-                    parties.append(env.stream)
+        for _, raw in self.db.entries_of_type(self.origin, PARTY_EVENTS):
+            env = decode_entry(raw).envelope
+            if party_of(env.type, env.body) == platform:
+                parties.append(env.stream)
         return parties
+
+    def promotions_of(self, item: str) -> list[str]:
+        """Promotions whose announcement or a change named ``item`` (from the log)."""
+        found: list[str] = []
+        for _, raw in self.db.entries_of_type(self.origin, PROMOTION_EVENTS):
+            env = decode_entry(raw).envelope
+            if item in promoted_items(env.type, env.body) and env.stream not in found:
+                found.append(env.stream)
+        return found
 
     def seal_event(self, event: Any) -> Entry:
         """Envelope, previous hash and signature for an aggregate's new event."""

@@ -20,11 +20,15 @@ from ledger.calendar import local_date
 from ledger.core.envelope import Envelope, decode_entry, parse_time
 from ledger.core.errors import LedgerError
 from ledger.core.trust import KEY_EVENT_TYPES, LEDGER_OPENED
-from ledger.domain.rules import Expectation, RuleContext, check_shape
+from ledger.domain.rules import (
+    Expectation,
+    RuleContext,
+    check_shape,
+    party_of,
+    promoted_items,
+)
 from ledger.events import LedgerAggregate, event_class
 from ledger.policy import PolicyPack, load_pack
-
-PARTY_EVENTS = ("ProviderAdmitted", "MemberRegistered")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class RuleReplay:
     def __init__(self) -> None:
         self.states: dict[str, LedgerAggregate | None] = {}
         self.parties: defaultdict[str, list[str]] = defaultdict(list)
+        self.promotions: defaultdict[str, list[str]] = defaultdict(list)
         self.policy_name: str | None = None
         self.root_actor = ""
         self._packs: dict[date, PolicyPack] = {}
@@ -88,6 +93,7 @@ class RuleReplay:
                 self.states.get,
                 root_actor=self.root_actor,
                 parties=lambda platform: list(self.parties[platform]),
+                promotions=lambda item: list(self.promotions[item]),
             )
         except LedgerError as e:
             self.findings.append(Finding(index, env.stream, env.type, str(e)))
@@ -106,15 +112,19 @@ class RuleReplay:
             # cannot even apply to its stream's state stays out of the replayed state.
             with contextlib.suppress(Exception):
                 self.states[env.stream] = event.mutate(self.states.get(env.stream))
-        if env.type in PARTY_EVENTS and isinstance(env.body.get("platform"), str):
-            self.parties[env.body["platform"]].append(env.stream)
+        platform = party_of(env.type, env.body)
+        if platform is not None:
+            self.parties[platform].append(env.stream)
+        for item in promoted_items(env.type, env.body):
+            if env.stream not in self.promotions[item]:
+                self.promotions[item].append(env.stream)
         return env
 
     def finish(self) -> None:
         """The end of the log: an act its last entries left half-written is a finding."""
         if self.expected is None:
             return
-        index, env, (_, _, problem) = self.expected
+        index, env, (_, _, problem, _) = self.expected
         self.expected = None
         self.findings.append(Finding(index, env.stream, env.type, f"{problem}; the log ends"))
 

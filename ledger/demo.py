@@ -5,10 +5,12 @@ real commands, so every hard rule is checked as it would be in production: autho
 a hub (Hunan) or cloud platform (Anhui), windows, hundreds of providers, thousands of
 members, items, orders and payments, vouchers (Anhui), service records with evidence,
 evaluations, complaints escalating through mediation, supervision, a blacklisting and a
-termination notice. It also plants misconduct for later detection (late records, one
-evidence file behind several records, a burst of registrations before an assessment, a
-voucher priced above the item's normal price) and attempts forbidden commands, which
-the rules refuse; the summary counts those refusals by rule.
+termination notice. It also plants misconduct for later detection (records late by the
+HN 23 deadline, where the policy sets one; one evidence file behind several records; a
+burst of registrations before an assessment: a window's quarter in Hunan, the
+operator's annual evaluation in Anhui; a voucher priced above the item's normal price)
+and attempts forbidden commands, which the rules refuse; the summary counts those
+refusals by rule, and counts misconduct and supervision from what the log holds.
 
 Everything derives from the seed: keys, salts, times (a simulated clock) and choices,
 so the same seed gives byte-identical entries.
@@ -18,31 +20,35 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ledger.app import LedgerApplication
-from ledger.calendar import local_date
+from ledger.calendar import DEFAULT_CALENDAR, local_date
 from ledger.compliance import RuleReplay
 from ledger.core.crypto import LocalSigner
-from ledger.core.envelope import b64encode
+from ledger.core.envelope import Envelope, b64encode, parse_time
 from ledger.core.errors import EntryRejectedError
 from ledger.core.pi import SALT_SIZE, redact
-from ledger.disclosures import DisclosureVault
+from ledger.disclosures import DisclosureVault, person_index
 from ledger.domain.catalogue import Promotion, ServiceItem
 from ledger.domain.complaints import Complaint
 from ledger.domain.errors import RuleViolationError
 from ledger.domain.registration import (
+    CREDIT_CODE_CHARS,
     Acceptance,
     Agreement,
+    Identity,
     Member,
     Organisation,
     Platform,
     Provider,
     age_check,
+    identity_of,
+    with_check_character,
 )
 from ledger.domain.services import ServiceRecord
 from ledger.domain.supervision import (
@@ -59,7 +65,7 @@ from ledger.domain.trading import Deposit, GovernmentPurchase, Order, Voucher
 from ledger.events import LedgerAggregate, event_clock
 from ledger.keys import Key
 from ledger.keystore import Keystore, MemorySigners, log_actor
-from ledger.policy import available_packs
+from ledger.policy import PolicyPack, available_packs
 
 POLICIES = tuple(available_packs())
 HUNAN, ANHUI = "hunan-sme-2015", "anhui-startup-2017"
@@ -97,6 +103,12 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class DemoResult:
+    """What one demo run wrote. ``misconduct`` counts planted misconduct that the log
+    shows (late records by the deadline each record carries, records sharing an evidence
+    file) or that was written (a registration burst, an overpriced voucher order);
+    ``supervision`` counts lawful acts of supervision in the log, such as a termination
+    notice; ``refused`` counts forbidden commands the rules refused."""
+
     origin: str
     policy: str
     entries: int = 0
@@ -104,10 +116,72 @@ class DemoResult:
     actors: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     misconduct: Counter[str] = field(default_factory=Counter)
+    supervision: Counter[str] = field(default_factory=Counter)
     disclosures: int = 0
     first: str = ""
     last: str = ""
     compliance_findings: int = 0
+
+
+LATE_RECORDS = "late service records (entered after the deadline each record carries)"
+SHARED_EVIDENCE = "records sharing one evidence file"
+#: Acts of supervision the summary lists apart from misconduct, by entry type.
+SUPERVISION = {
+    "PlatformTerminationNoticed": "termination notices given",
+    "PartyNotified": "affected parties notified of a termination",
+    "ProviderBlacklisted": "providers blacklisted",
+    "MemberBlacklisted": "members blacklisted",
+    "FundRecoveryOrdered": "fund recoveries ordered",
+    "AwardRevoked": "awards revoked",
+    "AnnualEvaluationRecorded": "annual performance evaluations",
+}
+
+
+class LogTally:
+    """The summary's counts from the entries themselves, in one pass over the log."""
+
+    def __init__(self, policy: PolicyPack) -> None:
+        self.policy = policy
+        self.misconduct: Counter[str] = Counter()
+        self.supervision: Counter[str] = Counter()
+        self.records_of: defaultdict[str, set[str]] = defaultdict(set)
+
+    def add(self, env: Envelope) -> None:
+        if env.type == "ServiceRecorded":
+            deadline = env.body["deadline"]
+            if (
+                deadline is not None
+                and deadline["status"] == "ok"
+                and local_date(parse_time(env.time)) > date.fromisoformat(deadline["due"])
+            ):
+                self.misconduct[LATE_RECORDS] += 1
+        if env.type in ("ServiceRecorded", "EvidenceAttached"):
+            for item in env.body["evidence"]:
+                self.records_of[item["sha256"]].add(env.stream)
+        if env.type in SUPERVISION:
+            permission = self.policy.permissions.get(env.type)
+            articles = f" ({', '.join(permission.articles)})" if permission else ""
+            self.supervision[SUPERVISION[env.type] + articles] += 1
+
+    def finish(self) -> None:
+        shared = {r for records in self.records_of.values() if len(records) > 1 for r in records}
+        if shared:
+            self.misconduct[SHARED_EVIDENCE] = len(shared)
+
+
+def overdue_basis(policy: PolicyPack, day: date, rng: random.Random) -> date | None:
+    """A basis day whose record deadline (HN 23: N working days, the start day not counted,
+    holidays and make-up days as the calendar has them) passed before ``day``; None where
+    the policy sets no deadline or the calendar does not cover the days."""
+    deadline = policy.parameters.service_record_deadline
+    if deadline is None:
+        return None
+    basis = day - timedelta(days=rng.randint(8, 30))
+    due = DEFAULT_CALENDAR.deadline(basis, deadline.working_days).due
+    while due is not None and due >= day:  # a holiday stretched the deadline
+        basis -= timedelta(days=1)
+        due = DEFAULT_CALENDAR.deadline(basis, deadline.working_days).due
+    return None if due is None else basis
 
 
 class SimClock:
@@ -153,6 +227,9 @@ class Demo:
     ) -> None:
         self.app, self.keys, self.vault, self.rng, self.clock = app, keys, vault, rng, clock
         self.result, self.target, self.progress = result, target, progress
+        # the key of the persons' ID-card index: from the seed, so a seed gives the same
+        # entries whatever the vault's master key (synthetic people, not a secret)
+        self.index_key = rng.randbytes(32)
         self.pending: list[LedgerAggregate] = []
         self.counters: Counter[str] = Counter()
         self.roles: Counter[str] = Counter()
@@ -209,6 +286,16 @@ class Demo:
         self.roles[role] += 1
         return actor
 
+    def registered(self, registrant: Provider | Member) -> None:
+        """``registrant``'s new registration with the claim of its identity (rule 4)."""
+        claim = Identity.claim(
+            None,
+            stream=identity_of(registrant) or "",
+            holder=registrant.id,
+            actor=registrant.registrar,
+        )
+        self.add(registrant, claim)
+
     def attempt(self, label: str, *aggregates: LedgerAggregate) -> None:
         """A forbidden command: the rules must refuse it and nothing may be written."""
         self.flush()
@@ -263,12 +350,18 @@ class Demo:
         return f"1{self.rng.choice('3578')}{self.rng.randint(10**8, 10**9 - 1)}"
 
     def credit_code(self, region: str = "43") -> str:
-        alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-        return "91" + region + "".join(self.rng.choice(alphabet) for _ in range(14))
+        body = "".join(self.rng.choice(CREDIT_CODE_CHARS) for _ in range(13))
+        return with_check_character("91" + region + body)
 
-    def organisation(self, stream: str, name: str, roles: list[str]) -> str:
+    def organisation(
+        self, stream: str, name: str, roles: list[str], parent: str | None = None
+    ) -> str:
         self.enrol(stream, roles[0])
-        self.add(Organisation.register(stream=stream, actor="root", name=name, roles=roles))
+        self.add(
+            Organisation.register(
+                stream=stream, actor="root", name=name, roles=roles, parent=parent
+            )
+        )
         return stream
 
     def platform(
@@ -313,7 +406,7 @@ class Demo:
             valid_until=(self.clock.day + timedelta(days=365 * 3)).isoformat(),
         )
         provider.admit(actor=reviewer, platform=home)
-        self.add(provider)
+        self.registered(provider)
         return provider
 
     def enterprise(self, registrar: str, home: str, region: str, *, key: bool = True) -> str:
@@ -337,7 +430,7 @@ class Demo:
         member.verify_real_name(actor=registrar, method="营业执照核验")
         if key:
             self.enrol(stream, "enterprise member")
-        self.add(member)
+        self.registered(member)
         self.result.disclosures += self.vault.store(stream, disclosures)
         return stream
 
@@ -364,12 +457,13 @@ class Demo:
             identity=body,
             platform=home,
             age_check=check,
+            index=person_index(self.index_key, values["id_card"]),
         )
         member.verify_real_name(actor=registrar, method="身份证核验")
         if check is not None and check["result"] != "within":
             return member  # refused by the caller's attempt(); nothing is stored
         self.enrol(stream, "person member")
-        self.add(member)
+        self.registered(member)
         self.result.disclosures += self.vault.store(stream, disclosures)
         return member
 
@@ -530,8 +624,17 @@ class DemoProvince(Demo):
             self.hrss = self.organisation(
                 "org/ah-hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"]
             )
+            self.finance = self.organisation(
+                "org/ah-finance", "安徽省财政厅", ["provincial_finance_department"]
+            )
+            bureau = self.organisation(
+                "org/ah-employment", "安徽省劳动就业服务局", ["government_department"]
+            )
             self.head = self.organisation(
-                "org/ah-employment-head", "安徽省劳动就业服务局负责人", ["department_head"]
+                "org/ah-employment-head",
+                "安徽省劳动就业服务局负责人",
+                ["department_head"],
+                bureau,
             )
             self.operator = self.organisation(
                 "org/ah-operator", "安徽省创业服务云平台运营商", ["cloud_operator"]
@@ -541,7 +644,10 @@ class DemoProvince(Demo):
             )
             self.admins = [
                 self.organisation(
-                    f"org/ah-admin-{i + 1}", f"政务服务管理员{i + 1}", ["government_admin"]
+                    f"org/ah-admin-{i + 1}",
+                    f"政务服务管理员{i + 1}",
+                    ["government_admin"],
+                    bureau,
                 )
                 for i in range(3)
             ]
@@ -675,7 +781,7 @@ class DemoProvince(Demo):
             credit_code=self.credit_code(),
             categories=["管理咨询"],
         )
-        self.add(newcomer)
+        self.registered(newcomer)
         self.flush()
         early = self.sketch_item(applicant, "未准入服务", fee_fen=10_000)
         self.attempt("publishing before verification and admission", early)
@@ -692,7 +798,7 @@ class DemoProvince(Demo):
             state_owned=None if self.hunan else False,
         )
         self.enrol(unverified, "enterprise member (unverified)")
-        self.add(member)
+        self.registered(member)
         self.flush()
         item_id = self.items[self.providers[1]][0]
         order = Order.create(
@@ -769,15 +875,22 @@ class DemoProvince(Demo):
         late: bool = False,
         digest: str | None = None,
         provider: str | None = None,
-    ) -> None:
+    ) -> ServiceRecord | None:
+        """A service record, or None when none is written. ``late``: its basis arose so long
+        before ``day`` that the record is late by the calendar (HN 23); there is none where
+        the policy sets no deadline or the calendar cannot yet say."""
         rng = self.rng
         provider = provider or rng.choice(self.providers)
         if provider in self.barred:
-            return
+            return None
         platform = self.home_of[provider]
-        basis = day - timedelta(
-            days=rng.randint(12, 40) if late else rng.choice((0, 0, 1, 1, 2, 3))
-        )
+        if late:
+            overdue = overdue_basis(self.app.policy, day, rng)
+            if overdue is None:
+                return None
+            basis = overdue
+        else:
+            basis = day - timedelta(days=rng.choice((0, 0, 1, 1, 2, 3)))
         served = rng.sample(
             self.members, k=min(len(self.members), rng.choice((1, 1, 1, 2, 3, 5, 12, 30)))
         )
@@ -810,6 +923,7 @@ class DemoProvince(Demo):
             )
         self.add(record)
         self.records.append((record.id, served))
+        return record
 
     def order(
         self,
@@ -940,7 +1054,7 @@ class DemoProvince(Demo):
         self.promotions.append(promotion)
 
     def reports(self, day: date) -> None:
-        period = f"{day.year}Q{(day.month - 1) // 3 + 1}"
+        period = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
         for window in self.windows if self.hunan else [self.cloud]:
             self.add(
                 StatisticsReport.report(platform=window, period=period, figures=_figures(self.rng))
@@ -985,29 +1099,31 @@ class DemoProvince(Demo):
                 purpose="为返乡创业人员购买创业培训",
                 budget_fen=rng.choice((2_000_000, 5_000_000)),
             )
-            purchase.approve(
-                actor=self.hrss,
-                approval_ref=f"皖人社函〔{day.year}〕{self.counters['purchase']}号",  # noqa: RUF001
-            )
+            n = self.counters["purchase"]
+            # AH 18: with the consent of both 省财政厅 and 省人社厅
+            purchase.approve(actor=self.hrss, approval_ref=f"皖人社函〔{day.year}〕{n}号")  # noqa: RUF001
+            purchase.approve(actor=self.finance, approval_ref=f"皖财社〔{day.year}〕{n}号")  # noqa: RUF001
             self.add(purchase)
             self.flush()
             provider = rng.choice(self.providers)
-            if provider not in self.barred:
-                item = self.items[provider][0]
+            item = self.items[provider][0]
+            places = min(10, purchase.budget_fen // max(1, self.item_fee[item]))
+            if provider not in self.barred and places > 0:
                 order = Order.create(
                     stream=self.next_id("order"),
                     buyer=department,
                     item=item,
                     provider=provider,
                     channel="online",
-                    price_fen=self.item_fee[item] * 10,
+                    price_fen=self.item_fee[item] * places,  # training places for the group
                     purchase=purchase.id,
                 )
                 order.initiate_payment(method="财政支付")
                 self.counters["payment"] += 1
                 order.settle(actor=self.settler, payment_ref=f"GOV{self.counters['payment']:06d}")
                 order.complete()
-                self.add(order)
+                purchase.place(order)
+                self.add(purchase, order)
         expired = [
             v for v in self.vouchers if not v.expired and date.fromisoformat(v.expires_on) < day
         ]
@@ -1089,25 +1205,36 @@ class DemoProvince(Demo):
     # -- misconduct and supervision --------------------------------------------------------------
 
     def misconduct(self, day: date) -> None:
+        """Plant misconduct and act on it. Late records and shared evidence files are
+        counted from the log (LogTally); what is planted here is counted once written."""
         rng = self.rng
-        done = self.result.misconduct
         progress = self.entries / self.target
-        if rng.random() < 0.3:
+        if self.app.policy.parameters.service_record_deadline is not None and rng.random() < 0.3:
             self.service_record(day, late=True)
-            done["late service records"] += 1
-        if progress > 0.2 and done["records sharing one evidence file"] < 6 and rng.random() < 0.5:
-            self.service_record(day, digest=self.reused, provider=self.providers[2])
-            done["records sharing one evidence file"] += 1
-        if progress > 0.45 and not self.burst_done:
+        shared = self.counters["shared-evidence"]
+        if progress > 0.2 and shared < 6 and not self.counters["recovery"] and rng.random() < 0.5:
+            record = self.service_record(day, digest=self.reused, provider=self.providers[2])
+            if record is not None:
+                self.counters["shared-evidence"] += 1
+        if (
+            self.hunan
+            and not self.counters["recovery"]
+            and (shared >= 6 or (shared >= 3 and progress > 0.5))
+        ):
+            self.recover()
+        minimums = self.app.policy.parameters.members_per_county_window
+        if (
+            minimums is not None
+            and not self.burst_done
+            and day.month % 3 == 0
+            and 18 <= day.day < 25  # the quarter's statistics are reported from the 25th
+        ):
             self.burst_done = True
-            self.flush()
-            home = self.county_windows[0] if self.county_windows else self.windows[0]
-            for _ in range(max(30, len(self.members) // 20)):
-                self.enterprise(
-                    home if self.hunan else self.operator, home, self.region_of[home], key=False
-                )
-                done["registrations in a burst before the assessment"] += 1
-            self.flush()
+            self.burst(
+                self.county_windows[0],
+                "registrations in a burst at a county window in the week before its "
+                f"quarter's assessment ({', '.join(minimums.articles)} member minimums)",
+            )
         if progress > 0.5 and not self.blacklist_done:
             self.blacklist_done = True
             self.blacklist()
@@ -1123,7 +1250,7 @@ class DemoProvince(Demo):
                 promotion = self.app.repository.get(promotion.id)
                 promotion.change(
                     actor=promotion.organiser,
-                    changes={"ends_on": "延期"},
+                    changes={"ends_on": (promotion.ends_on + timedelta(days=14)).isoformat()},
                     force_majeure={
                         "description": "暴雨灾害导致线下活动暂停",
                         "evidence_sha256": self.digest(),
@@ -1138,7 +1265,12 @@ class DemoProvince(Demo):
         ):
             self.counters["voucher-misconduct"] += 1
             self.flush()
-            self.redeem(self.vouchers[-1], day, above_price=True)
+            voucher = self.vouchers[-1]
+            before = set(voucher.redemptions)
+            self.redeem(voucher, day, above_price=True)
+            self.flush()
+            for order in set(voucher.redemptions) - before:
+                self.blacklist_overpricing(order)
         if self.hunan and progress > 0.8 and not self.notice_done:
             self.notice_done = True
             self.termination(day)
@@ -1153,32 +1285,60 @@ class DemoProvince(Demo):
         self.barred.add(provider)
         attempt = self.sketch_item(provider, "新服务", fee_fen=30_000)
         self.attempt("a blacklisted provider publishing", attempt)
-        if self.hunan:
-            recovery = FundRecovery.order(
-                stream="recovery/00001",
+
+    def recover(self) -> None:
+        """HN 25 against the window that entered the records sharing one evidence file:
+        the subsidy for the year is ordered back and its demonstration title revoked."""
+        self.counters["recovery"] += 1
+        self.flush()  # the planted records are written before they are acted on
+        window = self.home_of[self.providers[2]]
+        basis = (
+            f"编造服务记录:{self.counters['shared-evidence']}条服务记录使用同一证据文件"
+            f"(SHA-256 {self.reused[:16]}…)"
+        )
+        self.add(
+            FundRecovery.order(
+                stream=self.next_id("recovery"),
                 actor=self.authority,
-                subject=self.home_of[provider],
+                subject=window,
                 amount_fen=300_000,
                 period=f"{self.clock.day.year}",
-                basis="服务记录不实(HN 25)",
-            )
-            self.add(
-                recovery,
-                AwardRevocation.revoke(
-                    stream="award-revocation/00001",
-                    actor=self.authority,
-                    subject=self.home_of[provider],
-                    award="省级示范窗口平台",
-                    basis="HN 25",
-                ),
-            )
-        else:
-            member = self.members[5]
-            holder: Member = self.app.repository.get(member)
-            holder.blacklist(actor=self.operator, reason="虚假交易套取创业券")
-            self.add(holder)
-            self.barred.add(member)
-            self.members.remove(member)
+                basis=f"{basis},追回业务补助(HN 25)",
+            ),
+            AwardRevocation.revoke(
+                stream=self.next_id("award-revocation"),
+                actor=self.authority,
+                subject=window,
+                award="省级示范窗口平台",
+                basis=f"{basis},撤销示范称号(HN 25)",
+            ),
+        )
+
+    def blacklist_overpricing(self, order_id: str) -> None:
+        """AH 28: the provider that charged a voucher holder above its item's normal price."""
+        order: Order = self.app.repository.get(order_id)
+        if order.price_fen <= self.item_fee[order.item] or order.provider in self.barred:
+            return
+        provider: Provider = self.app.repository.get(order.provider)
+        provider.blacklist(
+            actor=self.blacklister,
+            reason=(
+                f"创业券订单{order_id}价格{order.price_fen}分,"
+                f"高于服务项目公示价格{self.item_fee[order.item]}分"
+            ),
+        )
+        self.add(provider)
+        self.flush()
+        self.barred.add(order.provider)
+
+    def burst(self, home: str, label: str) -> None:
+        """Enterprise members registered at ``home`` in one go, none of which ever acts."""
+        self.flush()
+        registrar, count = home if self.hunan else self.operator, max(30, len(self.members) // 20)
+        for _ in range(count):
+            self.enterprise(registrar, home, self.region_of[home], key=False)
+        self.flush()  # written, or the demo stops here
+        self.result.misconduct[label] += count
 
     def termination(self, day: date) -> None:
         window = self.county_windows[-1]
@@ -1196,7 +1356,6 @@ class DemoProvince(Demo):
         platform = self.app.repository.get(window)
         platform.terminate(reason="运营机构调整")
         self.attempt("terminating before the notice period ends", platform)
-        self.result.misconduct["termination notice given (3 months)"] += 1
 
     def finale(self) -> None:
         self.flush()
@@ -1236,6 +1395,14 @@ class DemoProvince(Demo):
                 categories=list(CATEGORIES),
             )
             self.attempt("a voucher issued by the operator", voucher)
+            # No window assessment here (HN 13, 14 are Hunan's): the operator's numbers are
+            # judged in the supervisor's annual performance evaluation (AH 7).
+            evaluation = self.app.policy.permissions["AnnualEvaluationRecorded"]
+            self.burst(
+                self.cloud,
+                "registrations in a burst just before the supervisor's annual evaluation of "
+                f"the operator ({', '.join(evaluation.articles)})",
+            )
             self.add(
                 AnnualEvaluation.record(
                     actor=self.supervisor,
@@ -1275,11 +1442,17 @@ def run_demo(
     province.build()
     app.publish()
     replay = RuleReplay()  # process compliance, in the same pass over the log
+    tally = LogTally(app.policy)
     for index, row in enumerate(db.iter_log(origin)):
         result.by_type[row.topic] += 1
-        result.last = replay.add(index, row.state).time
+        env = replay.add(index, row.state)
+        tally.add(env)
+        result.last = env.time
         result.first = result.first or result.last
     replay.finish()
+    tally.finish()
+    result.misconduct.update(tally.misconduct)
+    result.supervision.update(tally.supervision)
     result.entries = replay.entries
     result.actors = province.roles
     result.compliance_findings = len(replay.findings)

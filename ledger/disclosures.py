@@ -7,11 +7,15 @@ valid, because entries hold only commitments (FORMAT.md §3).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ledger.core.canonical import canonical, parse
 from ledger.core.envelope import b64decode
@@ -33,6 +37,14 @@ def parse_master_key(text: str) -> bytes:
         raise VaultError(str(e)) from e
 
 
+def person_index(key: bytes, id_card: str) -> str:
+    """HMAC-SHA-256 of a person's ID-card number under ``key``: the same person always gets
+    the same index, so a person is registered once and a blacklisted person cannot return;
+    the number itself cannot be read from it without the key."""
+    message = canonical(["id_card", id_card.strip().upper()])
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 class DisclosureVault:
     """Encrypted disclosures of one ledger, by subject."""
 
@@ -41,7 +53,18 @@ class DisclosureVault:
             raise VaultError(f"master key: expected {MASTER_KEY_SIZE} bytes")
         self.db, self.origin = db, origin
         self._master = AESGCM(master_key)
+        self._index_key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=canonical(["ledger person index", origin]),
+        ).derive(master_key)
         db.ensure_ready()
+
+    def person_index(self, id_card: str) -> str:
+        """The keyed index of a person's ID-card number, under a key derived from the
+        master key (see :func:`person_index`)."""
+        return person_index(self._index_key, id_card)
 
     def _aad(self, subject: str) -> bytes:
         return canonical([self.origin, subject])

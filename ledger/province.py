@@ -16,11 +16,20 @@ from ledger.app import LedgerApplication
 from ledger.calendar import local_date
 from ledger.core.crypto import LocalSigner, key_id
 from ledger.core.envelope import b64encode
+from ledger.core.errors import LedgerError
 from ledger.core.pi import SALT_SIZE, redact
 from ledger.disclosures import DisclosureVault
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.errors import RuleViolationError
-from ledger.domain.registration import Member, Organisation, Platform, Provider, age_check
+from ledger.domain.registration import (
+    Identity,
+    Member,
+    Organisation,
+    Platform,
+    Provider,
+    age_check,
+    identity_of,
+)
 from ledger.keys import Key
 from ledger.keystore import Keystore, MemorySigners
 
@@ -78,9 +87,14 @@ class Province:
 
     # -- subjects -------------------------------------------------------------------------
 
-    def organisation(self, stream: str, name: str, roles: list[str]) -> str:
+    def organisation(
+        self, stream: str, name: str, roles: list[str], *, parent: str | None = None
+    ) -> str:
         self._save_enrolled(
-            stream, Organisation.register(stream=stream, actor=self.root, name=name, roles=roles)
+            stream,
+            Organisation.register(
+                stream=stream, actor=self.root, name=name, roles=roles, parent=parent
+            ),
         )
         return stream
 
@@ -125,8 +139,22 @@ class Province:
         provider.verify_real_name(actor=reviewer, method="unified social credit code check")
         provider.review(actor=reviewer, documents=documents, valid_until=valid_until)
         provider.admit(actor=reviewer, platform=platform)
-        self._save_enrolled(stream, provider)
+        self._save_enrolled(stream, provider, self.claim(provider))
         return provider
+
+    def claim(self, registrant: Provider | Member) -> Identity:
+        """The claim of ``registrant``'s identity that its registration must write with it
+        (rule 4): a new identity, or one whose earlier holder deregistered."""
+        stream = identity_of(registrant)
+        if stream is None:  # pragma: no cover - providers and members have identities
+            raise LedgerError(f"{registrant.id} has no identity to claim")
+        held = self.app.subject(stream)
+        return Identity.claim(
+            held if isinstance(held, Identity) else None,
+            stream=stream,
+            holder=registrant.id,
+            actor=registrant.registrar,
+        )
 
     def enterprise(
         self,
@@ -171,7 +199,12 @@ class Province:
         key: bool = True,
     ) -> Member:
         """A person: AH 25's age check is made here, from the birth date, and only its
-        result is written; every personal value becomes a commitment."""
+        result is written; every personal value becomes a commitment. The vault keys the
+        index of the ID-card number that makes the person's identity unique."""
+        if self.vault is None:
+            raise LedgerError("registering a person needs the disclosure vault")
+        if not identity.get("id_card"):
+            raise LedgerError(f"{stream}: a person registers with an ID-card number")
         today = local_date(self.app.clock())
         ages = self.app.policy.parameters.user_age_range
         check = None
@@ -195,6 +228,7 @@ class Province:
             identity=body,
             platform=platform,
             age_check=check,
+            index=self.vault.person_index(identity["id_card"]),
         )
         return self._finish_member(member, by, disclosures, verify=verify, key=key)
 
@@ -204,9 +238,9 @@ class Province:
         if verify:
             member.verify_real_name(actor=by, method="identity document check")
         if key:
-            self._save_enrolled(member.id, member)
+            self._save_enrolled(member.id, member, self.claim(member))
         else:
-            self.app.save(member)
+            self.app.save(member, self.claim(member))
         if self.vault is not None:
             self.disclosures += self.vault.store(member.id, disclosures)
         return member

@@ -485,17 +485,24 @@ class Database:
         return recorder
 
     def key_events(self, origin: str, *, after: int) -> list[tuple[int, bytes]]:
-        """``(position, entry bytes)`` of key events stored after ``after``, in log order.
+        """``(position, entry bytes)`` of key events stored after ``after``, in log order."""
+        return self.entries_of_type(origin, KEY_TOPICS, after=after)
+
+    def entries_of_type(
+        self, origin: str, topics: tuple[str, ...], *, after: int = 0
+    ) -> list[tuple[int, bytes]]:
+        """``(position, entry bytes)`` of the entries of the event types ``topics`` stored
+        after ``after``, in log order.
 
         Looked up through the (topic, position) index, without scanning other entries.
         """
         self.recorder(origin)
         table = self.events_table(origin)
         position = "notification_id" if self.is_postgres else "rowid"
-        marks = ",".join("?" * len(KEY_TOPICS))
+        marks = ",".join("?" * len(topics))
         rows = self.execute(
             f"SELECT {position}, state FROM {table} WHERE topic IN ({marks}) AND {position} > ?",
-            (*KEY_TOPICS, after),
+            (*topics, after),
             commit=False,
         )
         return sorted((int(p), bytes(state)) for p, state in rows)

@@ -56,6 +56,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner
 from ledger.core.errors import LedgerError
+from ledger.domain.registration import with_check_character
 from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 from ledger.keystore import MemorySigners
 from ledger.storage import Database, DatabaseURL
@@ -160,8 +161,8 @@ class Evaluation:
 
 
 def _uscc(rng: random.Random) -> str:
-    """An 18-character unified social credit code (format only)."""
-    return "91430" + "".join(rng.choice(USCC_ALPHABET) for _ in range(13))
+    """An 18-character unified social credit code, with its check character."""
+    return with_check_character("91430" + "".join(rng.choice(USCC_ALPHABET) for _ in range(12)))
 
 
 def _evidence(rng: random.Random) -> dict[str, Any]:

@@ -263,10 +263,10 @@ def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> No
     province.provider(
         PROVIDER,
         name="管理咨询有限公司",
-        credit_code="91430100MA4L000001",
+        credit_code="91430100MA4L00000F",
         categories=["管理咨询"],
         reviewer="platform/hub",
-        platform="platform/0",
+        platform="platform/hub",  # a network provider: every window records its services
         documents=[{"type": "营业执照", "sha256": "ab" * 32}],
         valid_until=(local_date(datetime.now(UTC)) + timedelta(days=730)).isoformat(),
     )
@@ -288,7 +288,7 @@ def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> No
         by="platform/0",
         platform="platform/0",
         name="新材料有限公司",
-        credit_code="91430181MA4L000002",
+        credit_code="91430181MA4L00000R",
         contact={"name": "王伟", "phone": "13800000001"},
     )
 

@@ -14,6 +14,7 @@ import psycopg
 
 from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner, Signer
+from ledger.domain.registration import with_check_character
 from ledger.domain.services import ServiceRecord
 from ledger.events import LedgerEvent
 from ledger.keystore import MemorySigners
@@ -57,9 +58,9 @@ ITEM_FIELDS: dict[str, Any] = {
 #: Entries ``open_ledger`` writes: LedgerOpened; a key and OrganisationRegistered per
 #: authority (3); the hub's key, application and certificate; per window (2) a key,
 #: application, recommendation and certificate; the provider's key, application,
-#: verification, review and admission; the item; per member (3) its registration,
-#: verification and key.
-OPENING_ENTRIES = 1 + 3 * 2 + 3 + 2 * 4 + 5 + 1 + 3 * 3
+#: verification, review, admission and identity claim; the item; per member (3) its
+#: registration, verification, key and identity claim.
+OPENING_ENTRIES = 1 + 3 * 2 + 3 + 2 * 4 + 6 + 1 + 3 * 4
 
 
 @cache
@@ -180,10 +181,10 @@ def open_ledger(
     p.provider(
         PROVIDER,
         name="长沙智达管理咨询有限公司",
-        credit_code="91430100MA4L000001",
+        credit_code="91430100MA4L00000F",
         categories=[ITEM_FIELDS["category"]],
         reviewer=HUB,
-        platform=CHANGSHA,
+        platform=HUB,  # a provider of the whole network: every window may organise its services
         documents=[{"type": "营业执照", "sha256": "ab" * 32}],
         valid_until="2028-12-31",
     )
@@ -194,7 +195,7 @@ def open_ledger(
             by=CHANGSHA,
             platform=CHANGSHA,
             name=f"浏阳新材料{i}号有限公司",
-            credit_code=f"91430181MA4L{i:06d}",
+            credit_code=with_check_character(f"91430181MA4L{i:05d}"),
             contact={"name": "王伟", "phone": f"138000000{i:02d}"},
         )
     assert app.recorder.max_notification_id() == OPENING_ENTRIES

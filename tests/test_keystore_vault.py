@@ -60,12 +60,12 @@ def test_disclosures_open_and_erasure_keeps_the_ledger_intact(ledger: OpenLedger
         actor=CHANGSHA,
         kind="enterprise",
         name="浏阳电子信息有限公司",
-        credit_code="91430181MA4L000000",
+        credit_code="91430181MA4L00000R",
         identity=redacted["contact"],
         platform=CHANGSHA,
         state_owned=False,
     )
-    ledger.app.save(member)
+    ledger.app.save(member, ledger.province.claim(member))
     assert vault.store("member/0100", disclosures) == 2
 
     stored = next(r.state for r in ledger.db.iter_log(ORIGIN) if r.originator_id == member.id)

@@ -83,6 +83,7 @@ def test_every_section_6_parameter_is_a_field() -> None:
         "satisfied_evaluation",
         "evidence_types",
         "key_registrars",
+        "platform_network",
         "government_payees",
         "admin_authorisation",
         "data_sharing",
@@ -387,7 +388,12 @@ def test_a_third_province_pack_loads_from_a_file(tmp_path: Path) -> None:
         "source": {
             "issuer": "示例省工业和信息化厅",
             "issued_on": "2020-06-01",
-            "articles": {"EX 5": "实名认证", "EX 9": "记录保存三年", "EX 12": "满意度"},
+            "articles": {
+                "EX 2": "平台网络",
+                "EX 5": "实名认证",
+                "EX 9": "记录保存三年",
+                "EX 12": "满意度",
+            },
         },
         "roles": {"provincial_platform": "省平台运营机构"},
         "parameters": {
@@ -403,6 +409,11 @@ def test_a_third_province_pack_loads_from_a_file(tmp_path: Path) -> None:
             "satisfied_evaluation": {"at_least": 8, "scale_max": 10, "articles": ["EX 12"]},
             "evidence_types": None,
             "key_registrars": {"roles": ["provincial_platform"], "articles": ["EX 5"]},
+            "platform_network": {
+                "top": "hub",
+                "children": {"hub": ["city"], "city": []},
+                "articles": ["EX 2"],
+            },
             "government_payees": None,
             "admin_authorisation": None,
             "data_sharing": None,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Platform, Provider
 from ledger.domain.rules import RuleContext
-from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.events import SHA256_HEX, LedgerAggregate, LedgerCreated, LedgerEvent
 
 CHARGES = ("free", "commercial")
 ITEM_FIELDS = (
@@ -21,6 +22,7 @@ ITEM_FIELDS = (
     "process",
     "time_limit_days",
 )
+PROMOTION_TERMS = ("items", "terms", "starts_on", "ends_on")
 
 
 def check_charge(ctx: RuleContext, subject: str, fields: dict[str, Any]) -> None:
@@ -102,6 +104,7 @@ class ServiceItem(LedgerAggregate):
                     state.id, f"changes must name item fields, got {unknown or '{}'}"
                 )
             check_charge(ctx, state.id, {**state.fields, **self.changes})
+            state.check_not_promoted(ctx, "updated")
 
         def apply(self, aggregate: Any) -> None:
             aggregate.fields.update(self.changes)
@@ -109,11 +112,24 @@ class ServiceItem(LedgerAggregate):
     class ItemWithdrawn(LedgerEvent):
         reason: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             state.check_open(self.actor)
+            state.check_not_promoted(ctx, "withdrawn")
 
         def apply(self, aggregate: Any) -> None:
             aggregate.withdrawn = True
+
+    def check_not_promoted(self, ctx: RuleContext, what: str) -> None:
+        """Rule 10: an item under a promotion keeps its terms until the promotion is over;
+        it is neither updated nor withdrawn (and published again at another price)."""
+        for promotion in ctx.promotions_of(self.id):
+            ctx.require(
+                10,
+                not promotion.holds(self.id, ctx.day),
+                f"{self.id} is in {promotion.id}, planned until {promotion.plan['ends_on']}: "
+                f"it is not {what} until the promotion is over (a plan changes only by force "
+                "majeure, through the promotion)",
+            )
 
     def check_open(self, actor: str) -> None:
         if self.withdrawn:
@@ -145,11 +161,60 @@ class ServiceItem(LedgerAggregate):
         self.trigger_event(self.ItemWithdrawn, actor=actor, reason=reason)
 
 
+def promotion_day(value: Any, subject: str, what: str) -> date:
+    """A date of a promotion's period, written YYYY-MM-DD."""
+    try:
+        day = date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        day = None
+    if day is None or day.isoformat() != value:
+        raise LifecycleError(subject, f"{what} {value!r} is not a date (YYYY-MM-DD)")
+    return day
+
+
+def check_plan(
+    ctx: RuleContext, subject: str, organiser: str, plan: dict[str, Any], *, items: bool
+) -> None:
+    """A promotion's plan (HN 8(12)): the organiser's open items it covers (checked when
+    ``items`` is set: they are named anew), its terms, and a period that ends on or after
+    the day it starts."""
+    covered = plan["items"]
+    if not isinstance(covered, list) or not covered or not all(isinstance(i, str) for i in covered):
+        raise LifecycleError(subject, f"a promotion names the items it covers, got {covered!r}")
+    if items:
+        for item in covered:
+            found = ctx.subject(item, ServiceItem, "service item")
+            if found.withdrawn or found.provider != organiser:
+                raise LifecycleError(subject, f"{item} is not an open item of {organiser}")
+    if not isinstance(plan["terms"], str) or not plan["terms"].strip():
+        raise LifecycleError(subject, f"a promotion states its terms, got {plan['terms']!r}")
+    starts = promotion_day(plan["starts_on"], subject, "starts_on")
+    ends = promotion_day(plan["ends_on"], subject, "ends_on")
+    if ends < starts:
+        raise LifecycleError(subject, f"a promotion ending on {ends} cannot start on {starts}")
+
+
+def check_force_majeure(ctx: RuleContext, basis: dict[str, Any] | None, change: str) -> None:
+    """Rule 10: a promotion's plan changes only by force majeure, described and evidenced."""
+    description = (basis or {}).get("description")
+    evidence = (basis or {}).get("evidence_sha256")
+    ctx.require(
+        10,
+        isinstance(description, str)
+        and bool(description.strip())
+        and isinstance(evidence, str)
+        and SHA256_HEX.fullmatch(evidence) is not None,
+        f"{change} only with a force-majeure basis "
+        "(description and evidence digest, 64 lowercase hex digits)",
+    )
+
+
 class Promotion(LedgerAggregate):
     """Stream ``promotion/<id>``: a promotion whose plan changes only by force majeure."""
 
     if TYPE_CHECKING:
         organiser: str
+        plan: dict[str, Any]
         ended: bool
 
     class PromotionAnnounced(LedgerCreated):
@@ -159,17 +224,13 @@ class Promotion(LedgerAggregate):
         ends_on: str
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            for item in self.items:
-                found = ctx.subject(item, ServiceItem, "service item")
-                if found.withdrawn or found.provider != self.actor:
-                    raise LifecycleError(
-                        self.originator_id, f"{item} is not an open item of {self.actor}"
-                    )
-            if not self.items or self.starts_on > self.ends_on:
-                raise LifecycleError(self.originator_id, "a promotion names items and a period")
+            plan = {term: getattr(self, term) for term in PROMOTION_TERMS}
+            check_plan(ctx, self.originator_id, self.actor, plan, items=True)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.organiser, aggregate.ended = self.actor, False
+            aggregate.plan = {term: getattr(self, term) for term in PROMOTION_TERMS}
+            aggregate.plan["items"] = list(self.items)
 
     class PromotionChanged(LedgerEvent):
         changes: dict[str, Any]
@@ -177,25 +238,48 @@ class Promotion(LedgerAggregate):
 
         def check(self, state: Any, ctx: RuleContext) -> None:
             state.check_open(self.actor)
-            basis = self.force_majeure or {}
-            ctx.require(
-                10,
-                bool(basis.get("description")) and bool(basis.get("evidence_sha256")),
-                "a promotion's plan changes only with a force-majeure basis "
-                "(description and evidence digest)",
-            )
+            unknown = sorted(set(self.changes) - set(PROMOTION_TERMS))
+            if unknown or not self.changes:
+                raise LifecycleError(
+                    state.id,
+                    f"changes must name promotion terms {PROMOTION_TERMS}, got {unknown or '{}'}",
+                )
+            plan = {**state.plan, **self.changes}
+            check_plan(ctx, state.id, state.organiser, plan, items="items" in self.changes)
+            check_force_majeure(ctx, self.force_majeure, "a promotion's plan changes")
 
         def apply(self, aggregate: Any) -> None:
-            pass
+            for term in PROMOTION_TERMS:
+                if term in self.changes:
+                    value = self.changes[term]
+                    aggregate.plan[term] = list(value) if term == "items" else value
 
     class PromotionEnded(LedgerEvent):
         reason: str
+        force_majeure: dict[str, Any] | None  # needed only before the end date
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             state.check_open(self.actor)
+            ends_on = state.ends_on
+            if ctx.day < ends_on:
+                check_force_majeure(
+                    ctx,
+                    self.force_majeure,
+                    f"a promotion planned to end on {ends_on} ends early, on {ctx.day},",
+                )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.ended = True
+
+    def holds(self, item: str, day: date) -> bool:
+        """Whether ``item``'s terms are held by this promotion on ``day``: from its
+        announcement until it ends or its planned end date is past."""
+        return not self.ended and item in self.plan["items"] and day <= self.ends_on
+
+    @property
+    def ends_on(self) -> date:
+        """The last day of the promotion, as its plan now stands."""
+        return promotion_day(self.plan["ends_on"], self.id, "ends_on")
 
     def check_open(self, actor: str) -> None:
         if self.ended:
@@ -224,5 +308,7 @@ class Promotion(LedgerAggregate):
             self.PromotionChanged, actor=actor, changes=changes, force_majeure=force_majeure
         )
 
-    def end(self, *, actor: str, reason: str) -> None:
-        self.trigger_event(self.PromotionEnded, actor=actor, reason=reason)
+    def end(self, *, actor: str, reason: str, force_majeure: dict[str, Any] | None = None) -> None:
+        self.trigger_event(
+            self.PromotionEnded, actor=actor, reason=reason, force_majeure=force_majeure
+        )

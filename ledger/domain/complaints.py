@@ -1,17 +1,74 @@
 """Complaints: registered always, mediated at the platform, then at the authority.
 
-HN 19(3), 19(4); AH 10(5).
+HN 19(3), 19(4); AH 7, 10(5).
+
+Who takes which step:
+
+- registration: the complainant, whatever its standing (HN 19(3));
+- acknowledgement: the handler, holding a role the policy permits to acknowledge complaints
+  (HN 19(3): the hub or the window platform the complaint was made to; AH 10(5): the cloud
+  operator);
+- mediation at the platform: by the platform that onboarded the respondent (HN 19(4)): a
+  provider's admitting platform, a member's registering platform, a window platform's parent
+  in the network. A hub or cloud platform has none, and the onboarding platform may itself be
+  the complainant: such a complaint has no mediation at the platform and is resolved by its
+  handler. The platform's roles are those the policy permits both to acknowledge and to
+  mediate; where they are an organisation's (AH 10(5): the cloud operator, acting for the one
+  cloud platform), the respondent must still have been onboarded by a platform;
+- mediation at the authority: only after the platform's failed, by a holder of a role the
+  policy permits to mediate but not to acknowledge: the local SME authority (HN 19(4):
+  city_authority), the 省人社厅 as the cloud platform's owner and supervisor (AH 7);
+- the end: resolved by the handler, or by the mediator during mediation; after the
+  authority's mediation failed, concluded by that authority (for instance referring the
+  parties to arbitration or the courts); closed by the complainant with its feedback
+  (AH 10(5)), after a resolution or after any failed mediation (HN 19(4): the consumer may
+  seek redress through other channels), the latter as "closed unresolved".
+
+Neither party, the complainant nor the respondent, ever handles, mediates or resolves the
+complaint.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ledger.domain.errors import LifecycleError
+from ledger.domain.errors import LifecycleError, NotPermittedError
+from ledger.domain.registration import Member, Platform, Provider
 from ledger.domain.rules import RuleContext
 from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 
 LEVELS = ("platform", "authority")
+HANDLING = "ComplaintAcknowledged"
+MEDIATING = "MediationStarted"
+
+
+def permitted(ctx: RuleContext, event: str) -> tuple[str, ...]:
+    """The roles the policy permits to write ``event``."""
+    permission = ctx.policy.permissions.get(event)
+    return permission.roles if permission is not None else ()
+
+
+def cited(ctx: RuleContext, event: str) -> str:
+    """The articles the policy cites for ``event``."""
+    permission = ctx.policy.permissions.get(event)
+    return "; ".join(permission.articles) if permission is not None else ctx.policy.name
+
+
+def mediator_roles(ctx: RuleContext, level: str) -> tuple[str, ...]:
+    """Who mediates at ``level``: at the platform, the roles that both handle (acknowledge)
+    and mediate complaints; at the authority, those that mediate but do not handle them."""
+    handlers = set(permitted(ctx, HANDLING))
+    return tuple(r for r in permitted(ctx, MEDIATING) if (r in handlers) == (level == "platform"))
+
+
+def onboarding_platform(ctx: RuleContext, respondent: str) -> str | None:
+    """The platform through which ``respondent`` joined the network (HN 19(4)), or None."""
+    state = ctx.get(respondent)
+    if isinstance(state, Platform):
+        return state.parent
+    if isinstance(state, Provider | Member):
+        return state.platform
+    return None
 
 
 class Complaint(LedgerAggregate):
@@ -36,6 +93,8 @@ class Complaint(LedgerAggregate):
             stream = self.originator_id
             if self.actor != self.complainant:
                 raise LifecycleError(stream, "a complaint is registered by its complainant")
+            if self.respondent == self.complainant:
+                raise LifecycleError(stream, f"{self.complainant} cannot complain against itself")
             if ctx.get(self.respondent) is None:
                 raise LifecycleError(stream, f"respondent {self.respondent!r} does not exist")
             if self.about is not None and ctx.get(self.about) is None:
@@ -49,8 +108,9 @@ class Complaint(LedgerAggregate):
     class ComplaintAcknowledged(LedgerEvent):
         reference: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             state.expect("registered")
+            state.neutral(ctx, self.actor, "handles", HANDLING)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status, aggregate.handler = "acknowledged", self.actor
@@ -59,26 +119,40 @@ class Complaint(LedgerAggregate):
         level: str
 
         def check(self, state: Any, ctx: RuleContext) -> None:
+            if self.level not in LEVELS:
+                raise LifecycleError(state.id, f"level {self.level!r} is not one of {LEVELS}")
+            state.neutral(ctx, self.actor, "mediates", MEDIATING)
+            allowed = mediator_roles(ctx, self.level)
+            if permitted(ctx, MEDIATING) and not ctx.roles(self.actor) & set(allowed):
+                raise NotPermittedError(
+                    self.actor,
+                    f"{MEDIATING} at the {self.level} level",
+                    allowed,
+                    ctx.policy.name,
+                    cited(ctx, MEDIATING),
+                )
             if self.level == "platform":
                 state.expect("acknowledged")
-                onboarding = getattr(ctx.get(state.respondent), "platform", None)
-                if ctx.get(self.actor).__class__.__name__ == "Platform" and onboarding not in (
-                    None,
-                    self.actor,
-                ):
+                onboarding = onboarding_platform(ctx, state.respondent)
+                if onboarding is None or onboarding == state.complainant:
                     raise LifecycleError(
                         state.id,
-                        f"mediation is at {onboarding}, which onboarded the respondent (HN 19(4))",
+                        f"no platform other than a party onboarded {state.respondent}: there "
+                        f"is no mediation at the platform ({cited(ctx, MEDIATING)}); "
+                        f"the handler resolves the complaint",
                     )
-            elif self.level == "authority":
-                if state.status != "mediation failed" or state.levels[-1:] != ["platform"]:
+                if isinstance(ctx.get(self.actor), Platform) and self.actor != onboarding:
                     raise LifecycleError(
                         state.id,
-                        "mediation at the authority follows failed mediation at the platform "
-                        f"(HN 19(4)); the complaint is {state.status}",
+                        f"mediation is at {onboarding}, which onboarded the respondent "
+                        f"({cited(ctx, MEDIATING)}), not at {self.actor}",
                     )
-            else:
-                raise LifecycleError(state.id, f"level {self.level!r} is not one of {LEVELS}")
+            elif state.status != "mediation failed" or state.levels[-1:] != ["platform"]:
+                raise LifecycleError(
+                    state.id,
+                    "mediation at the authority follows failed mediation at the platform "
+                    f"({cited(ctx, MEDIATING)}); the complaint is {state.status}",
+                )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status, aggregate.mediator = "mediating", self.actor
@@ -97,9 +171,21 @@ class Complaint(LedgerAggregate):
     class ComplaintResolved(LedgerEvent):
         outcome: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.expect("acknowledged", "mediating")
-            state.by(self.actor, state.mediator or state.handler)
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            if state.status == "mediation failed":
+                if state.levels[-1:] != ["authority"]:
+                    raise LifecycleError(
+                        state.id,
+                        "mediation at the platform failed: the authority mediates next, or the "
+                        f"complainant closes the complaint ({cited(ctx, MEDIATING)})",
+                    )
+                # the end of mediation: the authority concludes (e.g. a referral to
+                # arbitration or the courts)
+                state.by(self.actor, state.mediator)
+            else:
+                state.expect("acknowledged", "mediating")
+                state.by(self.actor, state.mediator or state.handler)
+            # the handler and every mediator were checked not to be a party when they began
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "resolved"
@@ -110,11 +196,12 @@ class Complaint(LedgerAggregate):
         ACTING = False
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            state.expect("resolved")
+            state.expect("resolved", "mediation failed")
             state.by(self.actor, state.complainant)
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.status = "closed"
+            resolved = aggregate.status == "resolved"
+            aggregate.status = "closed" if resolved else "closed unresolved"
 
     def expect(self, *statuses: str) -> None:
         if self.status not in statuses:
@@ -123,6 +210,16 @@ class Complaint(LedgerAggregate):
     def by(self, actor: str, expected: str | None) -> None:
         if actor != expected:
             raise LifecycleError(self.id, f"this step is {expected}'s, not {actor}'s")
+
+    def neutral(self, ctx: RuleContext, actor: str, step: str, event: str) -> None:
+        """No party ``step``s its own complaint."""
+        for party, who in (("respondent", self.respondent), ("complainant", self.complainant)):
+            if actor == who:
+                raise LifecycleError(
+                    self.id,
+                    f"{actor} is the complaint's {party}, and a party never {step} it "
+                    f"({cited(ctx, event)})",
+                )
 
     @classmethod
     def register(

@@ -7,16 +7,18 @@ also its actor name, so the standing of whoever signs an event is its stream's s
 from __future__ import annotations
 
 import calendar as _months
+import re
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ledger.domain.errors import LifecycleError
 from ledger.domain.rules import RuleContext
-from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.events import SHA256_HEX, LedgerAggregate, LedgerCreated, LedgerEvent
 
-PLATFORM_LEVELS = ("hub", "cloud", "city", "county", "industry")
-TOP_LEVELS = ("hub", "cloud")
 MEMBER_KINDS = ("enterprise", "person")
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+PERSON_INDEX = re.compile(r"[0-9a-f]{64}")
 
 
 def add_months(day: date, months: int) -> date:
@@ -66,6 +68,8 @@ class Registrant(Subject):
     if TYPE_CHECKING:
         verified: bool
         deregistered: str | None
+        registrar: str
+        platform: str | None  # a provider's onboarding platform; a member's platform
 
     def check_present(self) -> None:
         if self.deregistered is not None:
@@ -78,8 +82,20 @@ class RealNameVerified(LedgerEvent):
     ABSTRACT: ClassVar[bool] = True
     method: str
 
-    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+    def check(self, state: Any, ctx: RuleContext) -> None:
         state.check_present()
+        claim = identity_of(state)
+        held = ctx.get(claim) if claim is not None else None
+        registering = ctx.expected is not None and ctx.expected[3] == state.id
+        if not registering and (held is None or held.holder != state.id):
+            raise LifecycleError(
+                state.id,
+                f"{identity_label(str(claim))} is now held by "
+                f"{held.holder if held is not None else 'no one'}; this registration is not "
+                "verified under it",
+            )
+        if state.platform is not None:
+            check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
 
     def apply(self, aggregate: Any) -> None:
         aggregate.verified = True
@@ -116,9 +132,166 @@ class Deregistered(LedgerEvent):
             actor = ctx.get(self.actor)
             if actor is not None:
                 actor.standing(ctx)
+            if state.platform is not None:
+                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
 
     def apply(self, aggregate: Any) -> None:
         aggregate.deregistered = self.timestamp.isoformat()
+
+
+# -- identities (rule 4) --------------------------------------------------------------------
+
+
+def credit_check_character(first17: str) -> str:
+    """The check character of a unified social credit code (GB 32100-2015)."""
+    total = sum(
+        CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=False)
+    )
+    return CREDIT_CODE_CHARS[(31 - total % 31) % 31]
+
+
+def with_check_character(first17: str) -> str:
+    """``first17`` completed to a unified social credit code."""
+    return first17 + credit_check_character(first17)
+
+
+def credit_code_problem(code: object) -> str | None:
+    """Why ``code`` is not a unified social credit code (GB 32100-2015); None when it is."""
+    if not isinstance(code, str) or len(code) != 18 or not set(code) <= set(CREDIT_CODE_CHARS):
+        return f"credit code {code!r} is not 18 characters of {CREDIT_CODE_CHARS} (GB 32100-2015)"
+    check = credit_check_character(code[:17])
+    if code[17] != check:
+        return f"credit code {code} ends in {code[17]}, but its check character is {check}"
+    return None
+
+
+def identity_stream(kind: str, key: str) -> str:
+    """The stream that says who holds an identity: ``identity/<kind>/<key>``, where the key
+    is a credit code (providers, enterprises) or a person's keyed ID-card index."""
+    return f"identity/{kind}/{key}"
+
+
+def identity_label(stream: str) -> str:
+    """How errors name an identity: a credit code, or a person by the start of the index."""
+    _, kind, key = stream.split("/", 2)
+    return (
+        f"the person with ID-card index {key[:12]}…" if kind == "person" else f"credit code {key}"
+    )
+
+
+def identity_of(registrant: Any) -> str | None:
+    """The identity stream a registrant's registration claims."""
+    if isinstance(registrant, Provider):
+        return identity_stream("provider", registrant.credit_code)
+    if isinstance(registrant, Member):
+        key = registrant.credit_code if registrant.kind == "enterprise" else registrant.index
+        return identity_stream(registrant.kind, str(key))
+    return None
+
+
+def check_identity(ctx: RuleContext, registrant: str, claim: str, also: tuple[str, ...]) -> None:
+    """A new registration's identity is not held by anyone present, nor by anyone barred
+    (rule 4: a blacklisted or disqualified subject does not return under a new stream),
+    and the registration claims it before any entry of another stream."""
+    for stream in (claim, *also):
+        held: Identity | None = ctx.get(stream)
+        if held is not None:
+            held.check_free(ctx, registrant, reclaim=stream == claim)
+
+    def claims_it(event: LedgerEvent) -> bool:
+        return (
+            isinstance(event, Identity.IdentityClaimed | Identity.IdentityReclaimed)
+            and event.originator_id == claim
+            and event.holder == registrant
+        )
+
+    ctx.expect_next(
+        4,
+        claims_it,
+        f"{registrant}'s registration must be followed by its claim of {claim}",
+        after_stream=registrant,
+    )
+
+
+class Identity(LedgerAggregate):
+    """Stream ``identity/<kind>/<key>``: which registrant holds a credit code, or a person's
+    identity, so that no identity is registered twice at once and a barred subject cannot
+    come back under a new stream (rule 4). A person's key is a keyed index of the ID-card
+    number (HMAC-SHA-256 under the operator's secret): equal for the same person, and not
+    the number itself; whoever holds the disclosure and the secret can check it."""
+
+    if TYPE_CHECKING:
+        holder: str
+        holders: list[str]  # every holder it has had, the current one last
+
+    class IdentityClaimed(LedgerCreated):
+        holder: str
+        ACTING = False
+
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            _claims(self, ctx)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.holder, aggregate.holders = self.holder, [self.holder]
+
+    class IdentityReclaimed(LedgerEvent):
+        """A registrant that deregistered comes back, under a new stream (HN 8(8))."""
+
+        holder: str
+        previous: str
+        ACTING = False
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            if self.previous != state.holder:
+                raise LifecycleError(state.id, f"is held by {state.holder}, not {self.previous}")
+            state.check_free(ctx, self.holder, reclaim=True)
+            _claims(self, ctx)
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.holder = self.holder
+            aggregate.holders.append(self.holder)
+
+    def check_free(self, ctx: RuleContext, registrant: str, *, reclaim: bool) -> None:
+        """Whether ``registrant`` may take this identity (or, ``reclaim`` False, one of
+        another kind with the same key). Only holders whose real names were verified count:
+        a stream that applied with someone else's credit code and was never verified binds
+        nothing, and gives way to the next registration of that identity."""
+        for stream in self.holders:
+            holder = ctx.get(stream)
+            if holder.barred is not None and holder.verified:
+                raise ctx.violation(
+                    4,
+                    f"{identity_label(self.id)} belongs to {holder.id}, which is "
+                    f"{holder.barred}; it does not register again under a new stream",
+                )
+        current = ctx.get(self.holder)
+        if reclaim and current.deregistered is None and current.verified:
+            raise LifecycleError(
+                registrant, f"{identity_label(self.id)} is already registered as {current.id}"
+            )
+
+    @classmethod
+    def claim(cls, held: Identity | None, *, stream: str, holder: str, actor: str) -> Identity:
+        """``held`` (the identity's current state, or None) claimed by ``holder``."""
+        if held is None:
+            return cls._create(cls.IdentityClaimed, id=stream, actor=actor, holder=holder)
+        held.trigger_event(cls.IdentityReclaimed, actor=actor, holder=holder, previous=held.holder)
+        return held
+
+
+def _claims(event: Any, ctx: RuleContext) -> None:
+    """The claimed identity is the one ``holder`` registered with, claimed by its registrar."""
+    stream = event.originator_id
+    holder = ctx.get(event.holder)
+    if identity_of(holder) != stream:
+        raise LifecycleError(
+            stream, f"{event.holder} did not register with the identity {stream!r}"
+        )
+    holder.check_present()
+    if event.actor != holder.registrar:
+        raise LifecycleError(
+            stream, f"{holder.id}'s identity is claimed by its registrar {holder.registrar}"
+        )
 
 
 # -- organisations: authorities, departments, operators, supervisors ------------------------
@@ -129,6 +302,7 @@ class Organisation(Subject):
 
     if TYPE_CHECKING:
         granted: set[str]
+        parent: str | None  # the department (or body) an organisation belongs to
 
     class OrganisationRegistered(LedgerCreated):
         name: str
@@ -137,9 +311,12 @@ class Organisation(Subject):
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             _known_roles(ctx, self.originator_id, self.roles)
+            if self.parent is not None:
+                ctx.subject(self.parent, Organisation, "parent organisation")
 
         def apply(self, aggregate: Any) -> None:
             aggregate.name, aggregate.granted, aggregate.barred = self.name, set(self.roles), None
+            aggregate.parent = self.parent
 
     class RoleGranted(LedgerEvent):
         role: str
@@ -221,16 +398,31 @@ class Platform(Subject):
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             stream = self.originator_id
-            if self.level not in PLATFORM_LEVELS:
+            network = ctx.policy.parameters.platform_network
+            articles = "; ".join(network.articles)
+            if self.level not in network.levels():
                 raise LifecycleError(
-                    stream, f"level {self.level!r} is not one of {PLATFORM_LEVELS}"
+                    stream,
+                    f"level {self.level!r} is not a platform level of {ctx.policy.name} "
+                    f"({', '.join(network.levels())}; {articles})",
                 )
-            if (self.parent is None) != (self.level in TOP_LEVELS):
+            if (self.parent is None) != (self.level == network.top):
                 raise LifecycleError(
-                    stream, "a hub or cloud platform has no parent; every window platform has one"
+                    stream,
+                    f"the {network.top} platform has no parent; every other platform has one "
+                    f"({articles})",
                 )
             if self.parent is not None:
-                ctx.subject(self.parent, Platform, "parent platform")
+                parent = ctx.subject(self.parent, Platform, "parent platform")
+                parent.standing(ctx)
+                below = network.children.get(parent.level, ())
+                if self.level not in below:
+                    raise LifecycleError(
+                        stream,
+                        f"a {self.level} platform does not apply under the {parent.level} "
+                        f"platform {parent.id}, which has "
+                        f"{', '.join(below) or 'no'} platforms beneath it ({articles})",
+                    )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.level, aggregate.parent, aggregate.name = self.level, self.parent, self.name
@@ -252,8 +444,9 @@ class Platform(Subject):
     class PlatformCertified(LedgerEvent):
         certificate: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            ready = ("applied", "recommended") if state.level in TOP_LEVELS else ("recommended",)
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            top = state.level == ctx.policy.parameters.platform_network.top
+            ready = ("applied", "recommended") if top else ("recommended",)
             if state.status not in ready:
                 raise LifecycleError(
                     state.id,
@@ -382,6 +575,64 @@ class Platform(Subject):
         self.trigger_event(self.PlatformTerminated, actor=self.id, reason=reason)
 
 
+def check_documents(subject: str, what: str, documents: Any) -> None:
+    """The documents a qualification rests on: each a type and the SHA-256 of its file."""
+    if not isinstance(documents, list) or not documents:
+        raise LifecycleError(subject, f"{what} names the documents it examined")
+    for n, document in enumerate(documents):
+        ok = (
+            isinstance(document, dict)
+            and set(document) == {"type", "sha256"}
+            and isinstance(document["type"], str)
+            and document["type"].strip() != ""
+            and isinstance(document["sha256"], str)
+            and SHA256_HEX.fullmatch(document["sha256"]) is not None
+        )
+        if not ok:
+            raise LifecycleError(
+                subject,
+                f"{what}: documents[{n}] is a type and the 64-hex SHA-256 of the file, "
+                f"not {document!r}",
+            )
+
+
+def lineage(ctx: RuleContext, platform: Platform) -> list[str]:
+    """``platform`` and the platforms above it, up to the top of the network."""
+    line: list[str] = []
+    node: Platform | None = platform
+    while node is not None and node.id not in line:
+        line.append(node.id)
+        node = ctx.get(node.parent) if node.parent is not None else None
+    return line
+
+
+def check_acts_for(ctx: RuleContext, subject: str, actor: str, platform: Platform) -> None:
+    """A platform acts for itself and the platforms beneath it, never for another one: what
+    a window onboards and registers counts for that window (HN 4, 13). Which
+    organisations act for the network (an operator, an authority) is the pack's."""
+    if not isinstance(ctx.get(actor), Platform):
+        return
+    line = lineage(ctx, platform)
+    if actor not in line:
+        raise LifecycleError(
+            subject,
+            f"{actor} acts for itself and the platforms beneath it; {platform.id} is not one "
+            f"of them (above it: {', '.join(line[1:]) or 'none'})",
+        )
+
+
+def check_in_line(ctx: RuleContext, subject: str, through: Platform, home: Platform) -> None:
+    """A service is delivered through the provider's onboarding platform, a platform above
+    it, or one beneath it (a window organising a network provider's service, HN 2); never
+    through a platform of another branch, which would claim another window's work."""
+    if through.id not in lineage(ctx, home) and home.id not in lineage(ctx, through):
+        raise LifecycleError(
+            subject,
+            f"{through.id} is neither above nor beneath {home.id}, the provider's onboarding "
+            "platform: the service is not its to record",
+        )
+
+
 # -- providers ------------------------------------------------------------------------------
 
 
@@ -394,6 +645,7 @@ class Provider(Registrant):
         platform: str | None
         valid_until: str | None
         suspended: str | None
+        credit_code: str
 
     class ProviderApplied(LedgerCreated):
         name: str
@@ -401,7 +653,20 @@ class Provider(Registrant):
         categories: list[str]
         ACTING = False
 
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            stream = self.originator_id
+            problem = credit_code_problem(self.credit_code)
+            if problem is not None:
+                raise LifecycleError(stream, problem)
+            check_identity(
+                ctx,
+                stream,
+                identity_stream("provider", self.credit_code),
+                (identity_stream("enterprise", self.credit_code),),
+            )
+
         def apply(self, aggregate: Any) -> None:
+            aggregate.credit_code, aggregate.registrar = self.credit_code, self.actor
             aggregate.verified = aggregate.reviewed = aggregate.admitted = False
             aggregate.platform = aggregate.valid_until = None
             aggregate.suspended = aggregate.deregistered = aggregate.barred = None
@@ -419,8 +684,9 @@ class Provider(Registrant):
             until = parse_day(self.valid_until, state.id, "valid_until")
             if until < ctx.day:
                 raise LifecycleError(state.id, f"qualification valid until {until} has expired")
-            if not self.documents:
-                raise LifecycleError(state.id, "a qualification review names its documents")
+            check_documents(state.id, "a qualification review", self.documents)
+            if state.platform is not None:
+                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
 
         def apply(self, aggregate: Any) -> None:
             aggregate.reviewed, aggregate.valid_until = True, self.valid_until
@@ -446,6 +712,7 @@ class Provider(Registrant):
                 )
             platform = ctx.subject(self.platform, Platform, "onboarding platform")
             platform.standing(ctx)
+            check_acts_for(ctx, state.id, self.actor, platform)
             if state.admitted:
                 raise LifecycleError(state.id, f"is already admitted by {state.platform}")
 
@@ -453,13 +720,20 @@ class Provider(Registrant):
             aggregate.admitted, aggregate.platform = True, self.platform
 
     class ProviderReverified(LedgerEvent):
+        """The registration file checked and brought up to date (HN 8(2)): a new validity
+        rests on the documents examined, as a review's does."""
+
         method: str
+        documents: list[dict[str, Any]]
         valid_until: str
 
         def check(self, state: Any, ctx: RuleContext) -> None:
             state.check_present()
             if parse_day(self.valid_until, state.id, "valid_until") < ctx.day:
                 raise LifecycleError(state.id, f"valid_until {self.valid_until} is already past")
+            check_documents(state.id, "a re-verification", self.documents)
+            if state.platform is not None:
+                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
 
         def apply(self, aggregate: Any) -> None:
             aggregate.verified, aggregate.valid_until = True, self.valid_until
@@ -544,9 +818,15 @@ class Provider(Registrant):
     def admit(self, *, actor: str, platform: str) -> None:
         self.trigger_event(self.ProviderAdmitted, actor=actor, platform=platform)
 
-    def reverify(self, *, actor: str, method: str, valid_until: str) -> None:
+    def reverify(
+        self, *, actor: str, method: str, documents: list[dict[str, Any]], valid_until: str
+    ) -> None:
         self.trigger_event(
-            self.ProviderReverified, actor=actor, method=method, valid_until=valid_until
+            self.ProviderReverified,
+            actor=actor,
+            method=method,
+            documents=documents,
+            valid_until=valid_until,
         )
 
     def suspend(self, *, actor: str, reason: str) -> None:
@@ -575,6 +855,8 @@ class Member(Registrant):
         kind: str
         platform: str
         age_check: dict[str, Any] | None
+        credit_code: str | None
+        index: str | None
 
     class MemberRegistered(LedgerCreated):
         kind: str  # enterprise | person
@@ -584,12 +866,15 @@ class Member(Registrant):
         platform: str
         age_check: dict[str, Any] | None  # AH 25, persons: the result, never the birth date
         state_owned: bool | None  # AH 25, enterprises
+        index: str | None  # persons: the keyed index of the ID-card number (see Identity)
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             stream = self.originator_id
             if self.kind not in MEMBER_KINDS:
                 raise LifecycleError(stream, f"kind {self.kind!r} is not one of {MEMBER_KINDS}")
-            ctx.subject(self.platform, Platform, "platform").standing(ctx)
+            platform = ctx.subject(self.platform, Platform, "platform")
+            platform.standing(ctx)
+            check_acts_for(ctx, stream, self.actor, platform)
             ages = ctx.policy.parameters.user_age_range
             if self.kind == "person" and ages is not None:
                 expected = f"{ages.min_years}-{ages.max_years}"
@@ -608,10 +893,31 @@ class Member(Registrant):
                     self.state_owned is False,
                     f"only non-state-owned enterprises register (state_owned: {self.state_owned})",
                 )
+            if self.kind == "enterprise":
+                problem = credit_code_problem(self.credit_code)
+                if problem is not None or self.index is not None:
+                    raise LifecycleError(
+                        stream,
+                        f"an enterprise registers with its credit code and no person index: "
+                        f"{problem or 'it names an index'}",
+                    )
+                key = str(self.credit_code)
+                also: tuple[str, ...] = (identity_stream("provider", key),)
+            else:
+                if self.credit_code is not None or not PERSON_INDEX.fullmatch(str(self.index)):
+                    raise LifecycleError(
+                        stream,
+                        "a person registers with the 64-hex keyed index of the ID-card number "
+                        f"and no credit code (credit_code: {self.credit_code!r}, "
+                        f"index: {self.index!r})",
+                    )
+                key, also = str(self.index), ()
+            check_identity(ctx, stream, identity_stream(self.kind, key), also)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.kind, aggregate.platform = self.kind, self.platform
-            aggregate.age_check = self.age_check
+            aggregate.credit_code, aggregate.index = self.credit_code, self.index
+            aggregate.registrar, aggregate.age_check = self.actor, self.age_check
             aggregate.verified, aggregate.deregistered, aggregate.barred = False, None, None
 
     class MemberRealNameVerified(RealNameVerified):
@@ -644,6 +950,7 @@ class Member(Registrant):
         platform: str,
         age_check: dict[str, Any] | None = None,
         state_owned: bool | None = None,
+        index: str | None = None,
     ) -> Member:
         return cls._create(
             cls.MemberRegistered,
@@ -656,6 +963,7 @@ class Member(Registrant):
             platform=platform,
             age_check=age_check,
             state_owned=state_owned,
+            index=index,
         )
 
     def verify_real_name(self, *, actor: str, method: str) -> None:

@@ -27,10 +27,33 @@ from ledger.policy import PolicyPack
 
 Loader = Callable[[str], LedgerAggregate | None]
 PartyFinder = Callable[[str], list[str]]
-Expectation = tuple[int, Callable[[LedgerEvent], bool], str]
+PromotionFinder = Callable[[str], list[str]]
+#: (rule, test, problem, stream): the next event must pass ``test``; events of ``stream``
+#: (when not None) may come first.
+Expectation = tuple[int, Callable[[LedgerEvent], bool], str, str | None]
+
+#: The events that make a subject a platform's party (HN 8(10)): admitted, registered.
+PARTY_EVENTS = ("ProviderAdmitted", "MemberRegistered")
+#: The events that put items under a promotion's terms (HN 8(12)).
+PROMOTION_EVENTS = ("PromotionAnnounced", "PromotionChanged")
 
 ROOT_ROLE = "root"
 SELF_ROLE = "self"
+
+
+def party_of(event_type: str, body: Any) -> str | None:
+    """The platform an entry makes its stream a party of, if any."""
+    platform = body.get("platform") if event_type in PARTY_EVENTS else None
+    return platform if isinstance(platform, str) else None
+
+
+def promoted_items(event_type: str, body: Any) -> list[str]:
+    """The items a promotion entry names: those it announces, or changes its scope to."""
+    if event_type == "PromotionChanged" and isinstance(body.get("changes"), dict):
+        named = body["changes"].get("items")
+    else:
+        named = body.get("items") if event_type == "PromotionAnnounced" else None
+    return [i for i in named if isinstance(i, str)] if isinstance(named, list) else []
 
 
 def check_shape(stream: str, cls: type[LedgerEvent], body: Mapping[str, Any]) -> None:
@@ -51,11 +74,13 @@ class RuleContext:
         *,
         root_actor: str,
         parties: PartyFinder | None = None,
+        promotions: PromotionFinder | None = None,
     ) -> None:
         self.policy = policy
         self.root_actor = root_actor
         self._load = load
         self._parties = parties
+        self._promotions = promotions
         self._states: dict[str, LedgerAggregate | None] = {}
         self._parties_seen: dict[str, list[str]] = {}
         #: stream -> version of every subject read while deciding (0: did not exist).
@@ -63,6 +88,8 @@ class RuleContext:
         self.event: LedgerEvent | None = None
         #: What the next event must be: (rule, test, problem), set by :meth:`expect_next`.
         self.expected: Expectation | None = None
+        #: The events of this batch decided so far, in order.
+        self.decided: list[LedgerEvent] = []
 
     # -- reading subjects ----------------------------------------------------------------
 
@@ -98,7 +125,26 @@ class RuleContext:
             raise LifecycleError(platform, "the ledger cannot list the platform's parties")
         if platform not in self._parties_seen:
             self._parties_seen[platform] = self._parties(platform)
-        return self._parties_seen[platform]
+        stored = self._parties_seen[platform]
+        return stored + [
+            e.originator_id
+            for e in self.decided
+            if party_of(type(e).__name__, e.body()) == platform and e.originator_id not in stored
+        ]
+
+    def promotions_of(self, item: str) -> list[Any]:
+        """Every promotion that has named ``item`` (HN 8(12)), as it stands in this batch."""
+        if self._promotions is None:
+            raise LifecycleError(item, "the ledger cannot list the item's promotions")
+        streams = self._promotions(item)
+        for e in self.decided:  # and those of this batch, decided before
+            if (
+                item in promoted_items(type(e).__name__, e.body())
+                and e.originator_id not in streams
+            ):
+                streams.append(e.originator_id)
+        found = (self.get(stream) for stream in streams)
+        return [promotion for promotion in found if promotion is not None]
 
     # -- the policy ----------------------------------------------------------------------
 
@@ -117,17 +163,26 @@ class RuleContext:
         if not ok and self.applies(rule):
             raise self.violation(rule, problem)
 
-    def expect_next(self, rule: int, test: Callable[[LedgerEvent], bool], problem: str) -> None:
+    def expect_next(
+        self,
+        rule: int,
+        test: Callable[[LedgerEvent], bool],
+        problem: str,
+        *,
+        after_stream: str | None = None,
+    ) -> None:
         """Require the next event (of this batch, so the next entry of the log) to pass
         ``test``: two entries that are one act, such as a voucher's redemption and its
-        application to the order, are written together or not at all."""
+        application to the order, are written together or not at all. With
+        ``after_stream``, further events of that stream may come first (a registration's
+        other steps before its identity claim), but no event of any other stream."""
         if self.applies(rule):
-            self.expected = (rule, test, problem)
+            self.expected = (rule, test, problem, after_stream)
 
     def finish(self) -> None:
         """The end of a batch: an act left half-written is refused."""
         if self.expected is not None:
-            rule, _, problem = self.expected
+            rule, _, problem, _ = self.expected
             self.expected = None
             raise self.violation(rule, problem)
 
@@ -148,13 +203,6 @@ class RuleContext:
         """Check ``event`` against every rule, then let it change this batch's state."""
         stream = event.originator_id
         state = self.get(stream)
-        version = state.version if state is not None else 0
-        if event.originator_version != version + 1:
-            raise LifecycleError(
-                stream,
-                f"{type(event).__name__} is version {event.originator_version}, "
-                f"but the stream is at version {version}",
-            )
         if isinstance(event, LedgerCreated) != (state is None):
             raise LifecycleError(
                 stream,
@@ -162,10 +210,19 @@ class RuleContext:
                 if state is not None
                 else f"does not exist; {type(event).__name__} follows its first event",
             )
+        version = state.version if state is not None else 0
+        if event.originator_version != version + 1:
+            raise LifecycleError(
+                stream,
+                f"{type(event).__name__} is version {event.originator_version}, "
+                f"but the stream is at version {version}",
+            )
         if self.expected is not None:
-            rule, test, problem = self.expected
-            self.expected = None
-            if not test(event):
+            rule, test, problem, after_stream = self.expected
+            if test(event):
+                self.expected = None
+            elif stream != after_stream:
+                self.expected = None
                 raise self.violation(rule, f"{problem}; {type(event).__name__} came next")
         check_shape(stream, type(event), event.body())
         self.event = event
@@ -177,6 +234,7 @@ class RuleContext:
             event.check(state, self)
             self._permitted(event)
             self._states[stream] = event.mutate(state)
+            self.decided.append(event)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             # A body member of the wrong type, or missing (a client-signed entry, a forged
             # log), breaks what the rules and the aggregate assume: refused, like any event

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 from ledger.calendar import CALENDAR_VERSION, DEFAULT_CALENDAR
 from ledger.domain.catalogue import ServiceItem, check_charge
 from ledger.domain.errors import LifecycleError
-from ledger.domain.registration import Member, Platform, Provider, corrected_version, parse_day
+from ledger.domain.registration import (
+    Member,
+    Platform,
+    Provider,
+    check_in_line,
+    corrected_version,
+    parse_day,
+)
 from ledger.domain.rules import RuleContext
 from ledger.domain.trading import CHANNELS, _score
 from ledger.events import SHA256_HEX, LedgerAggregate, LedgerCreated, LedgerEvent
@@ -100,8 +107,12 @@ class ServiceRecord(LedgerAggregate):
                     stream,
                     f"{self.actor} records services of neither {self.platform} nor {self.provider}",
                 )
-            ctx.subject(self.platform, Platform, "platform").standing(ctx)
-            ctx.subject(self.provider, (Provider, Platform), "provider").standing(ctx)
+            platform = ctx.subject(self.platform, Platform, "platform")
+            platform.standing(ctx)
+            provider = ctx.subject(self.provider, (Provider, Platform), "provider")
+            provider.standing(ctx)
+            home = provider if isinstance(provider, Platform) else ctx.get(provider.platform)
+            check_in_line(ctx, stream, platform, home)
             item = ctx.subject(self.item, ServiceItem, "service item")
             if item.provider != self.provider or item.withdrawn:
                 raise LifecycleError(stream, f"{self.item} is not an open item of {self.provider}")
@@ -117,7 +128,13 @@ class ServiceRecord(LedgerAggregate):
             if not self.enterprises or len(set(self.enterprises)) != len(self.enterprises):
                 raise LifecycleError(stream, "a record names the distinct enterprises it served")
             for enterprise in self.enterprises:
-                ctx.subject(enterprise, Member, "member")
+                served = ctx.subject(enterprise, Member, "member")
+                served.check_not_barred(ctx, "member")
+                ctx.require(
+                    1,
+                    served.verified,
+                    f"{enterprise} has not been real-name verified; no service is recorded for it",
+                )
             check_evidence(ctx, stream, self.evidence)
             expected = record_deadline(ctx.policy, self.evidence)
             if self.deadline != expected:

@@ -5,6 +5,8 @@ HN 7(8), 14, 17, 24, 25; AH 7, 8, 27, 34.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,72 @@ from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 
 #: The figures a platform reports for a period (HN 23 statistics, HN 7(8)).
 FIGURES = ("items", "services", "enterprise_times", "enterprises", "evaluations", "satisfied")
+#: Months in one period of each unit: a year, a half-year, a quarter, a month.
+PERIOD_MONTHS = {"Y": 12, "H": 6, "Q": 3, "M": 1}
+#: What :func:`parse_period` reads: the canonical spellings, and the same in lower case,
+#: without the hyphen before H or Q, or with a one-digit month.
+_PERIOD = re.compile(r"([1-9][0-9]{3})(?:-?([HQ])([0-9]{1,2})|-([0-9]{1,2}))?")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period statistics or recovered funds are for: a calendar year, half-year,
+    quarter or month (HN 7(8), 14, 25).
+
+    Each period has exactly one spelling, ``str(period)``: ``2026``, ``2026-H1``,
+    ``2026-Q3``, ``2026-11``. Periods of different units are different periods even
+    where they overlap (``2026-Q3`` and ``2026-07``).
+    """
+
+    year: int
+    unit: str
+    index: int
+
+    def __str__(self) -> str:
+        if self.unit == "Y":
+            return f"{self.year}"
+        if self.unit == "M":
+            return f"{self.year}-{self.index:02d}"
+        return f"{self.year}-{self.unit}{self.index}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, 1 + (self.index - 1) * PERIOD_MONTHS[self.unit], 1)
+
+
+def parse_period(text: str) -> Period | None:
+    """The period ``text`` denotes, or None when it denotes none."""
+    found = _PERIOD.fullmatch(text.strip().upper())
+    if found is None:
+        return None
+    year, unit, index, month = found.groups()
+    if month is not None:
+        unit, index = "M", month
+    elif unit is None:
+        unit, index = "Y", "1"
+    period = Period(int(year), unit, int(index))
+    return period if 1 <= period.index <= 12 // PERIOD_MONTHS[unit] else None
+
+
+def spelled(period: str) -> str:
+    """``period`` in its one spelling, or as given when it denotes no period."""
+    parsed = parse_period(period)
+    return str(parsed) if parsed is not None else period
+
+
+def check_period(ctx: RuleContext, stream: str, period: str) -> None:
+    """LifecycleError unless ``period`` is a period in its one spelling that has begun."""
+    parsed = parse_period(period)
+    if parsed is None:
+        raise LifecycleError(
+            stream,
+            f"period {period!r} is not a year, half-year, quarter or month "
+            "(2026, 2026-H1, 2026-Q3, 2026-11)",
+        )
+    if str(parsed) != period:
+        raise LifecycleError(stream, f"period {period!r} is spelled {str(parsed)!r}")
+    if parsed.first_day > ctx.day:
+        raise LifecycleError(stream, f"period {period} begins on {parsed.first_day}")
 
 
 class FundRecovery(LedgerAggregate):
@@ -34,6 +102,7 @@ class FundRecovery(LedgerAggregate):
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             amount(self.originator_id, self.amount_fen)
+            check_period(ctx, self.originator_id, self.period)
             if ctx.get(self.subject) is None:
                 raise LifecycleError(self.originator_id, f"{self.subject!r} does not exist")
 
@@ -66,7 +135,7 @@ class FundRecovery(LedgerAggregate):
             actor=actor,
             subject=subject,
             amount_fen=amount_fen,
-            period=period,
+            period=spelled(period),
             basis=basis,
         )
 
@@ -108,7 +177,9 @@ def _figures(subject: str, figures: Any) -> None:
 
 
 class StatisticsReport(LedgerAggregate):
-    """Stream ``report/<platform>/<period>``: the statistics a platform declared."""
+    """Stream ``report/<platform>/<period>``: the statistics a platform declared for one
+    period, in the period's one spelling. A period is reported once: a second report is
+    a correction on the same stream, naming the version it corrects (rule 13)."""
 
     if TYPE_CHECKING:
         platform: str
@@ -120,6 +191,7 @@ class StatisticsReport(LedgerAggregate):
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             stream = self.originator_id
+            check_period(ctx, stream, self.period)
             if stream != f"report/{self.platform}/{self.period}" or self.actor != self.platform:
                 raise LifecycleError(
                     stream,
@@ -148,6 +220,7 @@ class StatisticsReport(LedgerAggregate):
 
     @classmethod
     def report(cls, *, platform: str, period: str, figures: dict[str, int]) -> StatisticsReport:
+        period = spelled(period)
         return cls._create(
             cls.StatisticsReported,
             id=f"report/{platform}/{period}",
@@ -179,6 +252,10 @@ class Authorisation(LedgerAggregate):
         withdrawn: bool
 
     class AdminAuthorised(LedgerCreated):
+        """AH 27: an admin acts on its department head's authorisation, so the grantor
+        holds the pack's grantor role, the admin its admin role, and they are two actors:
+        an actor holding both roles does not authorise itself."""
+
         admin: str
         scope: list[str]
         valid_until: str
@@ -196,6 +273,20 @@ class Authorisation(LedgerAggregate):
                 5,
                 rule.admin_role in ctx.roles(self.admin),
                 f"{self.admin} is not a {rule.admin_role}",
+            )
+            ctx.require(
+                5,
+                self.actor != self.admin,
+                f"{self.admin} cannot authorise itself: the authorisation comes from "
+                f"its {rule.grantor_role}",
+            )
+            department = getattr(ctx.get(self.admin), "parent", None)
+            ctx.require(
+                5,
+                department is not None and getattr(ctx.get(self.actor), "parent", 0) == department,
+                f"{self.actor} does not head {self.admin}'s department "
+                f"({department or 'the admin belongs to none'}): AH 27's authorisation comes "
+                "from the head of the admin's own department",
             )
             _grant(self, ctx)
 

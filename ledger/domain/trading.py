@@ -1,6 +1,6 @@
 """Trading: orders and payments, deposits, government purchases, vouchers.
 
-HN 9(5), 19(2), 20, 21; AH 6, 14, 17-20.
+HN 9(5), 19(2), 20, 21, 24; AH 6, 14, 17-20, 28.
 """
 
 from __future__ import annotations
@@ -35,14 +35,18 @@ class Order(LedgerAggregate):
     if TYPE_CHECKING:
         buyer: str
         provider: str
+        payee: str
         item: str
         channel: str
         price_fen: int
+        purchase: str | None
         status: str
         settled_fen: int
         refunded_fen: int
         vouchers_fen: int
         vouchers: set[str]
+        receipted_fen: int
+        receipts: dict[str, int]
         risk_noticed: bool
         evaluated: bool
 
@@ -74,32 +78,22 @@ class Order(LedgerAggregate):
                 not item.free or self.price_fen == 0,
                 f"{self.item} is a free service; the order cannot charge {self.price_fen} fen",
             )
-            payees = ctx.policy.parameters.government_payees
-            if payees is not None:
-                government = set(payees.roles) & ctx.roles(self.payee)
-                ctx.require(
-                    7,
-                    not government,
-                    f"the payee {self.payee} is a government department ({', '.join(government)})",
-                )
-            if self.payee not in (self.provider,) and not isinstance(
-                ctx.get(self.payee), Organisation
-            ):
+            # The price may differ from the item's fee (a promotion, a negotiated deal; a
+            # voucher order above the fee is a fraud signal, not a refusal), but a paid
+            # service bought for nothing would count as a served transaction unpaid.
+            if not item.free and self.price_fen == 0:
                 raise LifecycleError(
-                    stream, f"the payee {self.payee} is neither seller nor operator"
+                    stream, f"{self.item} is a commercial service: its order has a positive price"
                 )
-            if self.purchase is not None:
-                purchase = ctx.subject(self.purchase, GovernmentPurchase, "government purchase")
-                if not purchase.approved or purchase.department != self.buyer:
-                    raise LifecycleError(
-                        stream, f"{self.purchase} is not an approved purchase of {self.buyer}"
-                    )
+            _check_payee(ctx, stream, self.payee, self.provider)
+            _check_purchase(ctx, stream, self.buyer, self.price_fen, self.purchase)
 
         def apply(self, aggregate: Any) -> None:
-            for name in ("buyer", "provider", "item", "channel", "price_fen"):
+            for name in ("buyer", "provider", "payee", "item", "channel", "price_fen", "purchase"):
                 setattr(aggregate, name, getattr(self, name))
             aggregate.status = "created"
             aggregate.settled_fen = aggregate.refunded_fen = aggregate.vouchers_fen = 0
+            aggregate.receipted_fen, aggregate.receipts = 0, {}
             aggregate.vouchers = set()
             aggregate.risk_noticed = aggregate.evaluated = False
 
@@ -119,8 +113,9 @@ class Order(LedgerAggregate):
         amount_fen: int
         method: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             state.step("created", self.actor, state.buyer)
+            state.check_payable(ctx)
             due = state.price_fen - state.vouchers_fen
             if amount(state.id, self.amount_fen) != due:
                 raise LifecycleError(
@@ -134,8 +129,9 @@ class Order(LedgerAggregate):
         payment_ref: str
         amount_fen: int
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             state.step("paying", self.actor)
+            state.check_payable(ctx)
             due = state.price_fen - state.vouchers_fen
             if amount(state.id, self.amount_fen) != due or not self.payment_ref:
                 raise LifecycleError(
@@ -167,6 +163,12 @@ class Order(LedgerAggregate):
             )
             if not paid:
                 raise LifecycleError(state.id, f"is {state.status}; it completes once paid")
+            if state.settled_fen and state.refunded_fen == state.settled_fen:
+                raise LifecycleError(
+                    state.id,
+                    f"its payment of {state.settled_fen} fen was refunded in full: "
+                    "a refunded order does not complete as a service delivered",
+                )
             if self.actor != state.provider:
                 raise LifecycleError(state.id, f"the provider {state.provider} completes it")
 
@@ -180,9 +182,22 @@ class Order(LedgerAggregate):
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             if state.status not in ("settled", "completed") or self.actor != state.provider:
                 raise LifecycleError(state.id, "the provider issues a receipt once paid (HN 9(5))")
+            if not self.receipt_no or self.receipt_no in state.receipts:
+                raise LifecycleError(
+                    state.id, f"receipt number {self.receipt_no!r} is empty or already issued"
+                )
+            amount(state.id, self.amount_fen)
+            paid = state.paid_fen
+            if state.receipted_fen + self.amount_fen > paid:
+                raise LifecycleError(
+                    state.id,
+                    f"receipts cover at most the {paid} fen paid ({state.receipted_fen} fen "
+                    f"already receipted), not {self.amount_fen} fen more (HN 9(5))",
+                )
 
         def apply(self, aggregate: Any) -> None:
-            pass
+            aggregate.receipts[self.receipt_no] = self.amount_fen
+            aggregate.receipted_fen += self.amount_fen
 
     class VoucherApplied(LedgerEvent):
         voucher: str
@@ -230,6 +245,23 @@ class Order(LedgerAggregate):
             raise LifecycleError(self.id, f"is {self.status}, not {status}")
         if by is not None and actor != by:
             raise LifecycleError(self.id, f"this step is taken by {by}, not {actor}")
+
+    @property
+    def paid_fen(self) -> int:
+        """What was paid and not refunded: settled by the buyer, and redeemed vouchers."""
+        return self.settled_fen - self.refunded_fen + self.vouchers_fen
+
+    def check_payable(self, ctx: RuleContext) -> None:
+        """Rule 4 (AH 28; HN 24): no payment is made, nor settled, to a seller or payee
+        barred after the order was placed. Its pending payment is frozen: the order stays
+        where it is and never completes (the seller cannot complete it either)."""
+        for who, subject in (("seller", self.provider), ("payee", self.payee)):
+            barred = getattr(ctx.get(subject), "barred", None)
+            ctx.require(
+                4,
+                barred is None,
+                f"the {who} {subject} is {barred}: payments of {self.id} are frozen",
+            )
 
     @classmethod
     def create(
@@ -288,16 +320,79 @@ class Order(LedgerAggregate):
     def complete(self) -> None:
         self.trigger_event(self.OrderCompleted, actor=self.provider)
 
-    def issue_receipt(self, *, receipt_no: str) -> None:
+    def issue_receipt(self, *, receipt_no: str, amount_fen: int | None = None) -> None:
+        """A receipt for ``amount_fen``, by default for all that is paid and not receipted."""
         self.trigger_event(
             self.ReceiptIssued,
             actor=self.provider,
             receipt_no=receipt_no,
-            amount_fen=self.settled_fen,
+            amount_fen=self.paid_fen - self.receipted_fen if amount_fen is None else amount_fen,
         )
 
     def evaluate(self, *, actor: str, score: int, comment: str) -> None:
         self.trigger_event(self.OrderEvaluated, actor=actor, score=score, comment=comment)
+
+
+def _check_payee(ctx: RuleContext, stream: str, payee: str, seller: str) -> None:
+    """Who is paid (rule 7, AH 6): the seller itself, or the operator that settles the
+    platform's payments (the roles the policy lets write PaymentSettled: the hub platform,
+    HN 20; the cloud operator, AH 19); never a government body, nor a barred subject."""
+    payees = ctx.policy.parameters.government_payees
+    if payees is not None:
+        government = set(payees.roles) & ctx.roles(payee)
+        ctx.require(
+            7,
+            not government,
+            f"the payee {payee} is a government department ({', '.join(sorted(government))})",
+        )
+    if payee == seller:
+        return
+    settlement = ctx.policy.permissions.get("PaymentSettled")
+    settlers = settlement.roles if settlement is not None else ()
+    if not set(settlers) & ctx.roles(payee):
+        raise LifecycleError(
+            stream,
+            f"the payee {payee} is neither the seller {seller} nor an operator settling "
+            f"payments ({', '.join(settlers)})",
+        )
+    ctx.get(payee).standing(ctx)
+
+
+def _purchase_rule(ctx: RuleContext) -> tuple[tuple[str, ...], str] | None:
+    """Who must consent to a government purchase, and the articles (AH 18); None where
+    the policy has no government purchases."""
+    approval = ctx.policy.permissions.get("PurchaseApproved")
+    if approval is None:
+        return None
+    return approval.roles, "; ".join(approval.articles) or "ledger"
+
+
+def _check_purchase(
+    ctx: RuleContext, stream: str, buyer: str, price_fen: int, purchase: str | None
+) -> None:
+    """A government department buys only under its own purchase, consented to by every
+    approving role and placed within its budget (AH 18); a member never does."""
+    rule = _purchase_rule(ctx)
+    if purchase is None:
+        if rule is not None and isinstance(ctx.get(buyer), Organisation):
+            raise LifecycleError(
+                stream,
+                f"{buyer} is a government body: it buys only under an approved "
+                f"government purchase ({rule[1]})",
+            )
+        return
+    state = ctx.subject(purchase, GovernmentPurchase, "government purchase")
+    if state.department != buyer:
+        raise LifecycleError(
+            stream, f"{purchase} is a purchase of {state.department}, not of {buyer}"
+        )
+    state.check_approved(ctx)
+    if state.orders.get(stream) != price_fen:
+        raise LifecycleError(
+            stream,
+            f"{purchase} did not place this order for {price_fen} fen: its "
+            "PurchaseOrderPlaced is written first, in the same batch",
+        )
 
 
 def _score(ctx: RuleContext, subject: str, score: Any) -> None:
@@ -418,11 +513,24 @@ def _deposit_stream(event: Any) -> None:
 
 
 class GovernmentPurchase(LedgerAggregate):
-    """Stream ``purchase/<id>``: a department's purchase of services, approved first (AH 18)."""
+    """Stream ``purchase/<id>``: a department's purchase of services (AH 18).
+
+    AH 18: a city or county department buys through the platform 经省财政厅、省人社厅同意,
+    with the consent of both provincial departments. Every role the policy lets write
+    PurchaseApproved must have consented, each by an approval of a body holding it, before
+    any order is placed under the purchase. Each order is placed on the purchase first
+    (PurchaseOrderPlaced, then the order's OrderCreated for the same price), so the prices
+    of all its orders never exceed the budget. A refund does not give budget back: the
+    consent was for that spending, and what was ordered stays ordered (as does an order
+    placed but never made); buying again takes a new purchase, requested and approved.
+    """
 
     if TYPE_CHECKING:
         department: str
-        approved: bool
+        budget_fen: int
+        approvals: dict[str, str]
+        orders: dict[str, int]
+        ordered_fen: int
 
     class PurchaseRequested(LedgerCreated):
         department: str
@@ -435,19 +543,75 @@ class GovernmentPurchase(LedgerAggregate):
             amount(self.originator_id, self.budget_fen, "budget_fen")
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.department, aggregate.approved = self.department, False
+            aggregate.department, aggregate.budget_fen = self.department, self.budget_fen
+            aggregate.approvals, aggregate.orders, aggregate.ordered_fen = {}, {}, 0
 
     class PurchaseApproved(LedgerEvent):
         approval_ref: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            if state.approved:
-                raise LifecycleError(state.id, "is already approved")
+        def check(self, state: Any, ctx: RuleContext) -> None:
             if self.actor == state.department:
                 raise LifecycleError(state.id, "a department does not approve its own purchase")
+            if self.actor in state.approvals:
+                raise LifecycleError(state.id, f"{self.actor} already approved it")
+            rule = _purchase_rule(ctx)
+            needed = set(rule[0]) if rule is not None else set()
+            held = ctx.roles(self.actor) & needed
+            if held and not held - state.consents(ctx):
+                raise LifecycleError(
+                    state.id, f"the consent of {', '.join(sorted(held))} was already given"
+                )
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.approved = True
+            aggregate.approvals[self.actor] = self.approval_ref
+
+    class PurchaseOrderPlaced(LedgerEvent):
+        order: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            if self.actor != state.department:
+                raise LifecycleError(state.id, f"its orders are placed by {state.department}")
+            articles = state.check_approved(ctx)
+            amount(state.id, self.amount_fen)
+            if self.order in state.orders:
+                raise LifecycleError(state.id, f"{self.order} was already placed")
+            if ctx.get(self.order) is not None:
+                raise LifecycleError(
+                    state.id, f"{self.order} already exists: an order is placed before it is made"
+                )
+            left = state.budget_fen - state.ordered_fen
+            if self.amount_fen > left:
+                raise LifecycleError(
+                    state.id,
+                    f"{self.order} for {self.amount_fen} fen exceeds what is left of the "
+                    f"budget, {left} of {state.budget_fen} fen ({articles})",
+                )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.orders[self.order] = self.amount_fen
+            aggregate.ordered_fen += self.amount_fen
+
+    def consents(self, ctx: RuleContext) -> set[str]:
+        """The approving roles (AH 18) held by the bodies that approved this purchase."""
+        rule = _purchase_rule(ctx)
+        needed = set(rule[0]) if rule is not None else set()
+        return {role for approver in self.approvals for role in ctx.roles(approver) & needed}
+
+    def check_approved(self, ctx: RuleContext) -> str:
+        """LifecycleError unless every approving role consented; the articles saying so."""
+        rule = _purchase_rule(ctx)
+        if rule is None:
+            raise LifecycleError(self.id, f"{ctx.policy.name} has no government purchases")
+        roles, articles = rule
+        given = self.consents(ctx)
+        if missing := [role for role in roles if role not in given]:
+            raise LifecycleError(
+                self.id,
+                f"is not an approved purchase of {self.department}: the consent of "
+                f"{', '.join(missing)} is missing ({articles})",
+            )
+        return articles
 
     @classmethod
     def request(
@@ -464,6 +628,15 @@ class GovernmentPurchase(LedgerAggregate):
 
     def approve(self, *, actor: str, approval_ref: str) -> None:
         self.trigger_event(self.PurchaseApproved, actor=actor, approval_ref=approval_ref)
+
+    def place(self, order: Order) -> None:
+        """Place ``order`` under this purchase; save the purchase, then the order, together."""
+        self.trigger_event(
+            self.PurchaseOrderPlaced,
+            actor=self.department,
+            order=order.id,
+            amount_fen=order.price_fen,
+        )
 
 
 class Voucher(LedgerAggregate):
@@ -496,6 +669,7 @@ class Voucher(LedgerAggregate):
             amount(stream, self.face_value_fen, "face_value_fen")
             holder = ctx.subject(self.holder, Member, "member")
             holder.check_not_barred(ctx, "member")
+            holder.check_present()  # a member who left is issued nothing
             if parse_day(self.expires_on, stream, "expires_on") <= ctx.day or not self.categories:
                 raise LifecycleError(stream, "a voucher names categories and a future expiry")
 
@@ -515,6 +689,11 @@ class Voucher(LedgerAggregate):
             order = ctx.subject(self.order, Order, "order")
             item = ctx.get(order.item)
             ctx.require(7, not item.free, f"no voucher on the free service {order.item}")
+            ctx.require(
+                6,
+                not item.withdrawn,
+                f"{order.item} was withdrawn: a voucher is redeemed only for an item on offer",
+            )
             ctx.require(
                 6,
                 order.channel == "online",

@@ -36,7 +36,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -197,6 +197,20 @@ class KeyRegistrars(_Sourced):
     roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
 
 
+PlatformLevel = Literal["hub", "cloud", "city", "county", "industry"]
+
+
+class PlatformNetwork(_Sourced):
+    """The platform tree (HN 2, 4; AH 3): the level of the one top platform, and for each
+    level the levels of the platforms that may apply beneath it."""
+
+    top: PlatformLevel
+    children: dict[PlatformLevel, tuple[PlatformLevel, ...]]
+
+    def levels(self) -> tuple[str, ...]:
+        return (self.top, *sorted({c for cs in self.children.values() for c in cs}))
+
+
 class GovernmentPayees(_Sourced):
     """Roles that may never be the payee of a transaction (rule 7, AH 6)."""
 
@@ -238,6 +252,7 @@ class Parameters(_Data):
     satisfied_evaluation: SatisfiedEvaluation
     evidence_types: EvidenceTypes | None
     key_registrars: KeyRegistrars
+    platform_network: PlatformNetwork
     government_payees: GovernmentPayees | None
     admin_authorisation: AdminAuthorisation | None
     data_sharing: DataSharing | None

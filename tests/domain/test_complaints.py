@@ -16,9 +16,11 @@ from ledger.domain.complaints import Complaint
 from ledger.domain.errors import LifecycleError, NotPermittedError
 from ledger.domain.registration import Member
 from ledger.domain.services import ServiceRecord
+from ledger.domain.trading import Deposit
 from tests.domain.world import World, assert_complies, at
 
 COMPLAINT = "complaint/c1"
+LEVELS_REACHED = ["platform", "authority"]
 
 
 @pytest.fixture
@@ -92,11 +94,30 @@ def refused(world: World, do: Any, error: type[LedgerError] = LifecycleError) ->
     world.rejected(lambda: save(world, complaint), error)
 
 
+def refusal(world: World, do: Any, error: type[LedgerError] = LifecycleError) -> str:
+    """Like :func:`refused`, and the refusal's message."""
+    complaint = load(world)
+    do(complaint)
+    return str(world.rejected(lambda: save(world, complaint), error))
+
+
 def at_platform(world: World) -> None:
     """Registered, acknowledged and in mediation at the onboarding platform."""
     register(world)
     step(world, lambda c: c.acknowledge(actor="platform/changsha", reference="CS-2026-001"))
     step(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
+
+
+def failed_at_the_authority(world: World) -> None:
+    """Mediation failed at the onboarding platform, then at the city authority."""
+    at_platform(world)
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    step(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    step(world, lambda c: c.mediation_failed(reason="仍未达成一致"))
+
+
+def register_in_anhui(world: World, respondent: str = "provider/p1") -> None:
+    register(world, respondent=respondent, about=None)
 
 
 # -- happy paths -----------------------------------------------------------------------------
@@ -150,19 +171,136 @@ def test_every_complaint_is_registered_even_from_a_blacklisted_member(world: Wor
     assert_complies(world)
 
 
+def test_after_the_authority_failed_it_concludes_and_the_complainant_closes(
+    world: World,
+) -> None:
+    failed_at_the_authority(world)
+    c = step(
+        world,
+        lambda c: c.resolve(
+            actor="org/changsha", outcome="调解不成,告知可申请仲裁或向人民法院起诉"
+        ),
+    )
+    assert (c.status, c.mediator, c.levels) == ("resolved", "org/changsha", LEVELS_REACHED)
+    c = step(world, lambda c: c.close(feedback="将向人民法院起诉", satisfied=False))
+    assert c.status == "closed"
+    assert_complies(world)
+
+
+@pytest.mark.parametrize("levels", [["platform"], ["platform", "authority"]])
+def test_after_a_failed_mediation_the_complainant_may_close_it_unresolved(
+    world: World, levels: list[str]
+) -> None:
+    if levels == ["platform"]:
+        at_platform(world)
+        step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    else:
+        failed_at_the_authority(world)
+    c = step(world, lambda c: c.close(feedback="通过其他渠道维权", satisfied=False))
+    assert (c.status, c.levels) == ("closed unresolved", levels)
+    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert "the complaint is closed unresolved" in error
+    error = refusal(world, lambda c: c.resolve(actor="org/changsha", outcome="x"))
+    assert "is closed unresolved, not acknowledged or mediating" in error
+    assert_complies(world)
+
+
+def test_a_complaint_against_a_window_is_mediated_by_its_parent_platform(world: World) -> None:
+    register(world, respondent="platform/changsha")
+    step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    c = step(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
+    assert (c.handler, c.mediator) == ("platform/hub", "platform/hub")
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    step(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    step(world, lambda c: c.resolve(actor="org/changsha", outcome="窗口平台补办服务"))
+    c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
+    assert (c.status, c.levels) == ("closed", LEVELS_REACHED)
+    assert_complies(world)
+
+
+def test_a_complaint_against_a_member_is_mediated_by_the_platform_it_registered_with(
+    world: World,
+) -> None:
+    register(world, complainant="provider/p1", respondent="member/e1")
+    step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    error = refusal(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
+    assert "mediation is at platform/changsha, which onboarded the respondent" in error
+    c = step(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
+    assert (c.handler, c.mediator) == ("platform/hub", "platform/changsha")
+    step(world, lambda c: c.resolve(actor="platform/changsha", outcome="会员补付服务费"))
+    step(world, lambda c: c.close(feedback="已收到", satisfied=True))
+    assert_complies(world)
+
+
+def test_a_complaint_against_the_hub_is_resolved_by_its_handler(world: World) -> None:
+    register(world, respondent="platform/hub", about=None)
+    step(world, lambda c: c.acknowledge(actor="platform/changsha", reference="CS-1"))
+    error = refusal(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
+    assert "no platform other than a party onboarded platform/hub" in error
+    step(world, lambda c: c.resolve(actor="platform/changsha", outcome="已转省枢纽平台整改"))
+    c = step(world, lambda c: c.close(feedback="认可", satisfied=True))
+    assert (c.status, c.levels) == ("closed", [])
+    assert_complies(world)
+
+
+def test_a_platforms_complaint_against_a_provider_it_onboarded(world: World) -> None:
+    register(world, complainant="platform/changsha", respondent="provider/p1")
+    error = refusal(world, lambda c: c.acknowledge(actor="platform/changsha", reference="x"))
+    assert "platform/changsha is the complaint's complainant, and a party never handles it" in (
+        error
+    )
+    step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    error = refusal(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
+    assert "no platform other than a party onboarded provider/p1" in error
+    step(world, lambda c: c.resolve(actor="platform/hub", outcome="服务商限期整改"))
+    c = step(world, lambda c: c.close(feedback="认可", satisfied=True))
+    assert c.status == "closed"
+    assert_complies(world)
+
+
+def test_an_anhui_complaint_escalates_to_the_hrss_which_refers_it(anhui: World) -> None:
+    world = anhui
+    register_in_anhui(world)
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    c = step(world, lambda c: c.mediate(actor="org/hrss", level="authority"))
+    assert (c.mediator, c.levels) == ("org/hrss", LEVELS_REACHED)
+    step(world, lambda c: c.mediation_failed(reason="仍未达成一致"))
+    step(world, lambda c: c.resolve(actor="org/hrss", outcome="调解不成,告知可申请仲裁"))
+    c = step(world, lambda c: c.close(feedback="将申请仲裁", satisfied=False))
+    assert c.status == "closed"
+    assert_complies(world)
+
+
+def test_an_anhui_complaint_about_the_cloud_platform_is_resolved_by_the_operator(
+    anhui: World,
+) -> None:
+    world = anhui
+    register_in_anhui(world, respondent="platform/cloud")  # AH 13(3): platform services
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-2"))
+    error = refusal(world, lambda c: c.mediate(actor="org/operator", level="platform"))
+    assert "no platform other than a party onboarded platform/cloud" in error
+    step(world, lambda c: c.resolve(actor="org/operator", outcome="已优化平台功能"))
+    c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
+    assert (c.status, c.levels) == ("closed", [])
+    assert_complies(world)
+
+
 # -- refusals --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "registration",
+    ("registration", "problem"),
     [
-        {"actor": "member/e2"},  # on someone else's behalf
-        {"respondent": "provider/nope"},
-        {"about": "service/nope"},
+        ({"actor": "member/e2"}, "registered by its complainant"),  # on someone else's behalf
+        ({"respondent": "provider/nope"}, "respondent 'provider/nope' does not exist"),
+        ({"respondent": "member/e1"}, "member/e1 cannot complain against itself"),
+        ({"about": "service/nope"}, "'service/nope' does not exist"),
     ],
 )
 def test_a_complaint_is_the_complainants_against_a_known_respondent(
-    world: World, registration: dict[str, Any]
+    world: World, registration: dict[str, Any], problem: str
 ) -> None:
     fields = {
         "actor": "member/e1",
@@ -173,7 +311,7 @@ def test_a_complaint_is_the_complainants_against_a_known_respondent(
         **registration,
     }
     complaint = Complaint._create(Complaint.ComplaintRegistered, id=COMPLAINT, **fields)
-    world.rejected(lambda: save(world, complaint), LifecycleError)
+    assert problem in str(world.rejected(lambda: save(world, complaint), LifecycleError))
 
 
 def test_a_platform_acknowledges_once(world: World) -> None:
@@ -188,12 +326,12 @@ def test_mediation_starts_at_the_platform_that_onboarded_the_respondent(world: W
     register(world)
     refused(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))  # unacked
     step(world, lambda c: c.acknowledge(actor="platform/changsha", reference="CS-1"))
-    error_hub = load(world)
-    error_hub.mediate(actor="platform/hub", level="platform")
-    error = world.rejected(lambda: save(world, error_hub), LifecycleError)
-    assert "platform/changsha, which onboarded the respondent" in str(error)
+    error = refusal(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
+    assert "mediation is at platform/changsha, which onboarded the respondent" in error
     refused(world, lambda c: c.mediate(actor="platform/changsha", level="arbitration"))
-    refused(world, lambda c: c.mediate(actor="provider/p1", level="platform"), NotPermittedError)
+    error = refusal(world, lambda c: c.mediate(actor="provider/p1", level="platform"))
+    assert "provider/p1 is the complaint's respondent, and a party never mediates it" in error
+    assert "(HN 19(4))" in error
 
 
 def test_the_authority_mediates_only_after_the_platform_failed(world: World) -> None:
@@ -203,9 +341,10 @@ def test_the_authority_mediates_only_after_the_platform_failed(world: World) -> 
     step(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
     refused(world, lambda c: c.mediate(actor="org/changsha", level="authority"))  # still on
     step(world, lambda c: c.mediation_failed(reason="未达成一致"))
-    refused(  # the city or county authority mediates, not the province (HN 19(4))
+    error = refusal(  # the city or county authority mediates, not the province (HN 19(4))
         world, lambda c: c.mediate(actor="org/province", level="authority"), NotPermittedError
     )
+    assert "MediationStarted at the authority level may be written only by city_authority" in error
 
 
 def test_only_the_mediator_reports_failure_or_resolves(world: World) -> None:
@@ -230,3 +369,116 @@ def test_only_the_complainant_closes_a_resolved_complaint(world: World) -> None:
     )
     step(world, lambda c: c.close(feedback="满意", satisfied=True))
     refused(world, lambda c: c.close(feedback="again", satisfied=True))
+
+
+@pytest.mark.parametrize("platform", ["platform/changsha", "platform/hub"])
+def test_a_platform_never_mediates_at_the_authority_level(world: World, platform: str) -> None:
+    at_platform(world)
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    error = refusal(
+        world, lambda c: c.mediate(actor=platform, level="authority"), NotPermittedError
+    )
+    assert (
+        f"{platform} is not permitted (HN 19(4)): MediationStarted at the authority level may "
+        "be written only by city_authority under hunan-sme-2015"
+    ) in error
+    assert load(world).status == "mediation failed"
+
+
+def test_an_authority_never_mediates_at_the_platform_level(world: World) -> None:
+    register(world)
+    step(world, lambda c: c.acknowledge(actor="platform/changsha", reference="CS-1"))
+    error = refusal(
+        world, lambda c: c.mediate(actor="org/changsha", level="platform"), NotPermittedError
+    )
+    assert "MediationStarted at the platform level may be written only by platform" in error
+
+
+def test_a_window_never_handles_or_mediates_a_complaint_against_itself(world: World) -> None:
+    register(world, respondent="platform/changsha")
+    error = refusal(world, lambda c: c.acknowledge(actor="platform/changsha", reference="x"))
+    assert (
+        "platform/changsha is the complaint's respondent, and a party never handles it (HN 19(3))"
+    ) in error
+    step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    error = refusal(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
+    assert "platform/changsha is the complaint's respondent, and a party never mediates it" in (
+        error
+    )
+    error = refusal(world, lambda c: c.resolve(actor="platform/changsha", outcome="驳回"))
+    assert "this step is platform/hub's, not platform/changsha's" in error
+    step(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
+    error = refusal(world, lambda c: c.resolve(actor="platform/changsha", outcome="驳回"))
+    assert "this step is platform/hub's, not platform/changsha's" in error
+
+
+def test_only_the_authority_that_mediated_concludes_after_its_mediation_failed(
+    world: World,
+) -> None:
+    failed_at_the_authority(world)
+    error = refusal(world, lambda c: c.resolve(actor="platform/changsha", outcome="x"))
+    assert "this step is org/changsha's, not platform/changsha's" in error
+    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert "follows failed mediation at the platform (HN 19(4))" in error
+    refused(
+        world,
+        lambda c: c.trigger_event(
+            Complaint.ComplaintClosed, actor="provider/p1", feedback="x", satisfied=True
+        ),
+    )
+
+
+def test_after_the_platform_failed_it_does_not_resolve(world: World) -> None:
+    at_platform(world)
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    error = refusal(world, lambda c: c.resolve(actor="platform/changsha", outcome="x"))
+    assert "mediation at the platform failed: the authority mediates next" in error
+
+
+def test_a_complaint_closed_unresolved_grounds_no_deposit_claim(world: World) -> None:
+    save(world, Deposit.pay(provider="provider/p1", amount_fen=100_000, payment_ref="BZJ-1"))
+    at_platform(world)
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    step(world, lambda c: c.close(feedback="通过其他渠道维权", satisfied=False))
+    deposit: Deposit = world.app.repository.get("deposit/provider/p1")
+    deposit.claim(actor="platform/hub", amount_fen=1, complaint=COMPLAINT, beneficiary="member/e1")
+    error = world.rejected(lambda: save(world, deposit), LifecycleError)
+    assert "is not a resolved complaint against the provider" in str(error)
+
+
+def test_in_anhui_the_operator_mediates_first_and_the_hrss_second(anhui: World) -> None:
+    world = anhui
+    register_in_anhui(world)
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    error = refusal(
+        world, lambda c: c.mediate(actor="org/hrss", level="platform"), NotPermittedError
+    )
+    assert (
+        "org/hrss is not permitted (AH 10(5); AH 7): MediationStarted at the platform level may "
+        "be written only by cloud_operator under anhui-startup-2017"
+    ) in error
+    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    for actor in ("org/operator", "org/county-hr"):
+        error = refusal(
+            world, lambda c, a=actor: c.mediate(actor=a, level="authority"), NotPermittedError
+        )
+        assert (
+            f"{actor} is not permitted (AH 10(5); AH 7): MediationStarted at the authority "
+            "level may be written only by provincial_hr_department"
+        ) in error
+    assert load(world).levels == ["platform"]
+
+
+def test_in_anhui_the_respondent_never_handles_mediates_or_resolves(anhui: World) -> None:
+    world = anhui
+    register_in_anhui(world)
+    error = refusal(world, lambda c: c.acknowledge(actor="provider/p1", reference="x"))
+    assert "provider/p1 is the complaint's respondent, and a party never handles it (AH 10(5))" in (
+        error
+    )
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    error = refusal(world, lambda c: c.mediate(actor="provider/p1", level="platform"))
+    assert "a party never mediates it (AH 10(5); AH 7)" in error
+    error = refusal(world, lambda c: c.resolve(actor="provider/p1", outcome="x"))
+    assert "this step is org/operator's, not provider/p1's" in error

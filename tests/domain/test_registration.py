@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -48,10 +49,10 @@ def applicant(world: World, stream: str = "provider/p2") -> Provider:
         stream=stream,
         actor=stream,
         name="湘潭精益检测有限公司",
-        credit_code="91430300MA4L000009",
+        credit_code="91430300MA4L00000R",
         categories=["检验检测"],
     )
-    save(world, provider)
+    save(world, provider, world.province.claim(provider))
     return provider
 
 
@@ -101,7 +102,7 @@ def member(
         by=platform,
         platform=platform,
         name="株洲动力机械有限公司",
-        credit_code="91430200MA4L000004",
+        credit_code="91430200MA4L00000L",
         contact={"name": "赵强", "phone": "13800000003"},
         **kw,
     )
@@ -308,7 +309,7 @@ def test_a_provider_applies_is_verified_reviewed_admitted_and_kept_current(
         lambda p: p.review(actor="platform/changsha", documents=DOC, valid_until="2027-12-31"),
         lambda p: p.admit(actor="platform/changsha", platform="platform/changsha"),
         lambda p: p.reverify(
-            actor="platform/changsha", method="年度核实", valid_until="2028-12-31"
+            actor="platform/changsha", method="年度核实", documents=DOC, valid_until="2028-12-31"
         ),
         lambda p: p.suspend(actor="platform/hub", reason="投诉调查中"),
         lambda p: p.reinstate(actor="platform/hub", reason="调查结束"),
@@ -375,7 +376,9 @@ def test_a_provider_deregisters_and_is_gone(hunan: World, by: str) -> None:
 
     hunan.rejected(lambda: publish(hunan, provider="provider/p1"), LifecycleError)
     provider = load(hunan, "provider/p1")
-    provider.reverify(actor="platform/changsha", method="x", valid_until="2028-12-31")
+    provider.reverify(
+        actor="platform/changsha", method="x", documents=DOC, valid_until="2028-12-31"
+    )
     hunan.rejected(lambda: save(hunan, provider), LifecycleError)
 
 
@@ -431,10 +434,24 @@ def test_a_provider_whose_qualification_expired_cannot_act_until_reverified(
         error = hunan.violates(2, lambda: publish(hunan, provider="provider/p1"))
         assert "expired on 2028-12-31" in error.problem
         provider: Provider = load(hunan, "provider/p1")
-        provider.reverify(actor="platform/changsha", method="x", valid_until="2028-12-31")
+        provider.reverify(
+            actor="platform/changsha", method="x", documents=DOC, valid_until="2028-12-31"
+        )
         hunan.rejected(lambda: save(hunan, provider), LifecycleError)  # already past
+        for documents in ([], [{"type": "营业执照"}], [{"type": "营业执照", "sha256": "AB" * 32}]):
+            unfounded: Provider = load(hunan, "provider/p1")
+            unfounded.reverify(
+                actor="platform/changsha",
+                method="资质复核",
+                documents=documents,
+                valid_until="2030-12-31",
+            )
+            refused = hunan.rejected(partial(save, hunan, unfounded), LifecycleError)
+            assert "a re-verification" in str(refused)
         provider = load(hunan, "provider/p1")
-        provider.reverify(actor="platform/changsha", method="资质复核", valid_until="2030-12-31")
+        provider.reverify(
+            actor="platform/changsha", method="资质复核", documents=DOC, valid_until="2030-12-31"
+        )
         save(hunan, provider)
         publish(hunan, provider="provider/p1")
     assert_complies(hunan)
@@ -594,7 +611,7 @@ def test_members_are_registered_and_sanctioned_by_platforms(hunan: World) -> Non
         actor="provider/p1",
         kind="enterprise",
         name="x",
-        credit_code="x",
+        credit_code="91430200MA4L00000L",
         identity={},
         platform="platform/changsha",
         state_owned=False,
@@ -689,3 +706,108 @@ def test_an_anhui_only_event_is_not_an_event_of_hunan(hunan: World, anhui_only: 
     assert isinstance(error, NotPermittedError)
     assert error.allowed == ()
     assert "is not an event of hunan-sme-2015" in str(error)
+
+
+# -- the platform network (HN 2, 4, 13) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("level", "parent", "problem"),
+    [
+        ("cloud", None, "level 'cloud' is not a platform level of hunan-sme-2015"),
+        ("city", None, "the hub platform has no parent; every other platform has one"),
+        ("county", "platform/hub", "a county platform does not apply under the hub platform"),
+        ("city", "platform/changsha", "a city platform does not apply under the city platform"),
+    ],
+)
+def test_a_platform_applies_at_a_level_of_the_network(
+    hunan: World, level: str, parent: str | None, problem: str
+) -> None:
+    hunan.province.enrol("platform/x")
+    applied = Platform.apply_for(
+        stream="platform/x", actor="platform/x", name="x", level=level, parent=parent, region="x"
+    )
+    error = hunan.rejected(lambda: save(hunan, applied), LifecycleError)
+    assert problem in str(error)
+
+
+def test_a_platform_applies_under_a_certified_parent_only(hunan: World) -> None:
+    window(hunan)  # platform/zhuzhou has applied, not yet certified
+    hunan.province.enrol("platform/x")
+    applied = Platform.apply_for(
+        stream="platform/x",
+        actor="platform/x",
+        name="县窗口",
+        level="county",
+        parent="platform/zhuzhou",
+        region="x",
+    )
+    error = hunan.rejected(lambda: save(hunan, applied), LifecycleError)
+    assert "is applied, not certified" in str(error)
+
+
+def test_an_industry_window_may_apply_under_a_city_window(hunan: World) -> None:
+    hunan.province.enrol("platform/x")
+    save(
+        hunan,
+        Platform.apply_for(
+            stream="platform/x",
+            actor="platform/x",
+            name="长沙工程机械产业窗口",
+            level="industry",
+            parent="platform/changsha",
+            region="长沙",
+        ),
+    )
+    assert_complies(hunan)
+
+
+def test_a_platform_onboards_only_for_itself_and_the_platforms_beneath_it(hunan: World) -> None:
+    certified_window(hunan)  # platform/zhuzhou, beside platform/changsha under the hub
+    applicant(hunan)
+    provider: Provider = load(hunan, "provider/p2")
+    provider.verify_real_name(actor="platform/changsha", method="统一社会信用代码核验")
+    provider.review(actor="platform/changsha", documents=DOC, valid_until="2028-12-31")
+    save(hunan, provider)
+    provider = load(hunan, "provider/p2")
+    provider.admit(actor="platform/changsha", platform="platform/zhuzhou")
+    error = hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+    assert "platform/changsha acts for itself and the platforms beneath it" in str(error)
+    assert "platform/zhuzhou is not one of them (above it: platform/hub)" in str(error)
+
+    error = hunan.rejected(
+        lambda: hunan.province.enterprise(
+            "member/e3",
+            by="platform/changsha",
+            platform="platform/zhuzhou",
+            name="株洲动力机械有限公司",
+            credit_code="91430200MA4L00000L",
+            contact={"name": "赵强", "phone": "13800000003"},
+        ),
+        LifecycleError,
+    )
+    assert "platform/changsha acts for itself" in str(error)
+
+    provider = load(hunan, "provider/p2")
+    provider.admit(actor="platform/hub", platform="platform/zhuzhou")  # the hub, above it
+    save(hunan, provider)
+    member(hunan, platform="platform/zhuzhou")
+    assert_complies(hunan)
+
+
+def test_a_platform_does_not_verify_or_deregister_another_windows_parties(hunan: World) -> None:
+    certified_window(hunan)  # platform/zhuzhou, beside platform/changsha
+    member_state: Member = load(hunan, "member/e1")  # registered with platform/changsha
+    member_state.deregister(actor="platform/zhuzhou", reason="注销")
+    error = hunan.rejected(lambda: save(hunan, member_state), LifecycleError)
+    assert "platform/zhuzhou acts for itself and the platforms beneath it" in str(error)
+    provider: Provider = load(hunan, "provider/p1")  # admitted to platform/changsha
+    provider.reverify(
+        actor="platform/zhuzhou", method="年度核实", documents=DOC, valid_until="2028-12-31"
+    )
+    error = hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+    assert "platform/changsha is not one of them" in str(error)
+    provider = load(hunan, "provider/p1")
+    provider.deregister(actor="platform/hub", reason="停业")  # the hub, above it
+    save(hunan, provider)
+    assert_complies(hunan)

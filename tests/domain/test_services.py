@@ -17,7 +17,7 @@ import pytest
 from ledger.core.envelope import decode_entry
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.errors import LifecycleError, RuleViolationError
-from ledger.domain.registration import Member, Provider
+from ledger.domain.registration import Member, Platform, Provider
 from ledger.domain.services import ServiceRecord
 from ledger.domain.trading import Order
 from tests.domain.world import ITEM, World, assert_complies, at, client_entry
@@ -54,6 +54,7 @@ def record(
     stream: str = "service/s1",
     *,
     actor: str = "platform/changsha",
+    platform: str = "platform/changsha",
     provider: str = "provider/p1",
     item: str = "item/i1",
     enterprises: list[str] | None = None,
@@ -66,7 +67,7 @@ def record(
         stream=stream,
         actor=actor,
         provider=provider,
-        platform="platform/changsha",
+        platform=platform,
         item=item,
         enterprises=enterprises or ["member/e1", "member/e2"],
         channel="offline",
@@ -96,7 +97,7 @@ def third_member(world: World, *, verify: bool = True) -> Member:
         by="platform/changsha",
         platform="platform/changsha",
         name="株洲动力机械有限公司",
-        credit_code="91430200MA4L000004",
+        credit_code="91430200MA4L00000L",
         contact={"name": "赵强", "phone": "13800000003"},
         verify=verify,
     )
@@ -212,11 +213,19 @@ def test_a_score_is_on_the_policy_scale(world: World, score: Any) -> None:
     world.rejected(lambda: evaluate(world, "member/e1", score=score), LifecycleError)
 
 
-def test_an_unverified_or_blacklisted_recipient_does_not_evaluate(world: World) -> None:
+def test_no_service_is_recorded_for_an_unverified_or_blacklisted_member(world: World) -> None:
     third_member(world, verify=False)
-    record(world, enterprises=["member/e1", "member/e3"])
-    world.violates(1, lambda: evaluate(world, "member/e3"))
+    error = world.violates(1, lambda: record(world, enterprises=["member/e1", "member/e3"]))
+    assert "member/e3 has not been real-name verified" in error.problem
+    member: Member = load(world, "member/e2")
+    member.blacklist(actor="platform/hub", reason="刷单")
+    save(world, member)
+    error = world.violates(4, lambda: record(world, enterprises=["member/e2"]))
+    assert "member member/e2 is blacklisted" in error.problem
 
+
+def test_a_blacklisted_recipient_does_not_evaluate(world: World) -> None:
+    record(world, enterprises=["member/e1", "member/e2"])
     member: Member = load(world, "member/e1")
     member.blacklist(actor="platform/hub", reason="刷单")
     save(world, member)
@@ -336,3 +345,41 @@ def test_a_record_carries_the_calendars_deadline(world: World) -> None:
         deadline=None,
     )
     world.rejected(lambda: save(world, made), LifecycleError)
+
+
+def test_a_service_is_recorded_through_the_providers_branch_of_the_network(world: World) -> None:
+    world.province.enrol("platform/zhuzhou")
+    window = Platform.apply_for(
+        stream="platform/zhuzhou",
+        actor="platform/zhuzhou",
+        name="株洲市综合窗口",
+        level="city",
+        parent="platform/hub",
+        region="株洲",
+    )
+    window.recommend(actor="org/changsha")
+    window.certify(actor="org/province", certificate="HN-WIN-2")
+    save(world, window)
+    error = world.rejected(
+        lambda: record(world, actor="platform/zhuzhou", platform="platform/zhuzhou"),
+        LifecycleError,
+    )
+    assert "platform/zhuzhou is neither above nor beneath platform/changsha" in str(error)
+    record(world, actor="platform/hub", platform="platform/hub")  # the hub, above it
+    assert_complies(world)
+
+
+def test_a_window_records_the_services_of_a_provider_of_the_whole_network(world: World) -> None:
+    world.province.provider(
+        "provider/net",
+        name="湖南省知识产权服务中心",
+        credit_code="91430000MA4L00001D",
+        categories=["管理咨询"],
+        reviewer="platform/hub",
+        platform="platform/hub",
+        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
+        valid_until="2028-12-31",
+    )
+    world.province.item("item/net", provider="provider/net", **ITEM)
+    record(world, provider="provider/net", item="item/net")  # through platform/changsha
+    assert_complies(world)

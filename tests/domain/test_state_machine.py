@@ -79,6 +79,15 @@ PARTNERS = ("partner/bank", "partner/university")
 PLAIN_FUNCTION = "专业服务"
 VALIDITY_DAYS = (800, 30, -1)  # a qualification review's validity, in days from today
 HOW_MUCH = ("what is due", "a little", "the balance", "beyond face value")  # redemptions
+#: Credit codes and ID-card numbers new subjects register with: the world's own (held by
+#: provider/p1, member/e1, member/e2 and member/u1) and one that is free at the start.
+CREDIT_CODES = (
+    "91430100MA4L00000F",
+    "91430181MA4L00000R",
+    "91430124MA4L000008",
+    "91340100MA2N00000M",
+)
+ID_CARDS = ("340104199001011234", "340104199202023456")
 #: How often each command had each outcome (LEDGER_MACHINE_TALLY=1 writes it to stderr).
 TALLY: Counter[str] = Counter()
 
@@ -254,7 +263,9 @@ class AuthorisationFacts:
 @dataclass
 class PromotionFacts:
     organiser: str
+    ends_on: date
     ended: bool = False
+    items: tuple[str, ...] = ()
 
 
 # -- backends ---------------------------------------------------------------------------------
@@ -325,6 +336,16 @@ class LedgerMachine(RuleBasedStateMachine):
             m: MemberFacts(self.setting.registrars[0][0], verified=True)
             for m in self.world_members()
         }
+        #: identity ("provider/<code>", "enterprise/<code>", "person/<id card>") -> its
+        #: holders, the current one last; and each subject's identity
+        self.m_identity_of = {
+            "provider/p1": f"provider/{CREDIT_CODES[0]}",
+            "member/e1": f"enterprise/{CREDIT_CODES[1]}",
+            "member/e2": f"enterprise/{CREDIT_CODES[2]}",
+        }
+        if self.POLICY == ANHUI:
+            self.m_identity_of["member/u1"] = f"person/{ID_CARDS[0]}"
+        self.m_identities = {key: [holder] for holder, key in self.m_identity_of.items()}
         self.m_items = {
             "item/i1": ItemFacts("provider/p1", PLAIN_FUNCTION, "commercial", 120_000, "管理咨询"),
             "item/free": ItemFacts(
@@ -442,6 +463,32 @@ class LedgerMachine(RuleBasedStateMachine):
         if self.m_members[member].keyless:
             refuse(UNSIGNED)
 
+    def identity_free(self, identity: str, *also: str) -> None:
+        """A new registration's identity (rule 4): not held by anyone barred, nor (its own
+        kind) by anyone still registered."""
+        for key in (identity, *also):
+            holders = self.m_identities.get(key, [])
+            for holder in holders:  # only a verified holder binds its identity
+                facts = self.facts_of(holder)
+                if facts.barred and facts.verified:
+                    refuse(broken(4))
+            if key == identity and holders:
+                current = self.facts_of(holders[-1])
+                if current.verified and not current.deregistered:
+                    refuse(LIFECYCLE)
+
+    def facts_of(self, subject: str) -> ProviderFacts | MemberFacts:
+        return self.m_providers.get(subject) or self.m_members[subject]
+
+    def holds_identity(self, subject: str) -> None:
+        """A registration is verified only while it holds its identity."""
+        if self.m_identities[self.m_identity_of[subject]][-1] != subject:
+            refuse(LIFECYCLE)
+
+    def claimed(self, subject: str, identity: str) -> None:
+        self.m_identity_of[subject] = identity
+        self.m_identities.setdefault(identity, []).append(subject)
+
     def present(self, facts: ProviderFacts | MemberFacts) -> None:
         if facts.deregistered:
             refuse(LIFECYCLE)
@@ -485,10 +532,11 @@ class LedgerMachine(RuleBasedStateMachine):
         skip=st.sampled_from(["nothing", "verification", "review", "admission", "all"]),
         validity=st.sampled_from(VALIDITY_DAYS),
         platform=st.integers(0, 1),
+        code=st.sampled_from(CREDIT_CODES),
     )
-    def apply_provider(self, skip: str, validity: int, platform: int) -> Any:
-        """A new provider applies; the reviewer verifies, reviews and admits it in the same
-        batch, sometimes skipping a step (or all)."""
+    def apply_provider(self, skip: str, validity: int, platform: int, code: str) -> Any:
+        """A new provider applies, claiming its credit code; the reviewer verifies, reviews
+        and admits it in the same batch, sometimes skipping a step (or all)."""
         verify = skip not in ("verification", "all")
         review = skip not in ("review", "all")
         admit = skip not in ("admission", "all")
@@ -498,6 +546,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.enrol(stream)
 
         def check() -> None:
+            self.identity_free(f"provider/{code}", f"enterprise/{code}")
             if review and valid_until < self.today:
                 refuse(LIFECYCLE)
             if admit:
@@ -509,7 +558,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 stream=stream,
                 actor=stream,
                 name=f"服务商{stream}",
-                credit_code="91340100MA2N000000",
+                credit_code=code,
                 categories=list(CATEGORIES),
             )
             reviewer = self.setting.reviewer
@@ -519,10 +568,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 provider.review(actor=reviewer, documents=DOC, valid_until=valid_until.isoformat())
             if admit:
                 provider.admit(actor=reviewer, platform=home)
-            return self.save(provider)
+            return self.save(provider, self.world.province.claim(provider))
 
         if not self.attempt("apply provider", check, command):
             return multiple()
+        self.claimed(stream, f"provider/{code}")
         self.m_providers[stream] = ProviderFacts(
             verified=verify,
             reviewed=review,
@@ -546,6 +596,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def check() -> None:
             self.present(facts)
+            if step == "verify":
+                self.holds_identity(provider)
             if step == "review" and valid_until < self.today:
                 refuse(LIFECYCLE)
             if step == "admit":
@@ -638,12 +690,23 @@ class LedgerMachine(RuleBasedStateMachine):
         age=st.integers(10, 70),
         state_owned=st.integers(0, 4),
         key=st.integers(0, 3),
+        code=st.sampled_from(CREDIT_CODES),
+        id_card=st.sampled_from(ID_CARDS),
     )
     def register_member(
-        self, verify: bool, registrar: int, person: bool, age: int, state_owned: int, key: int
+        self,
+        verify: bool,
+        registrar: int,
+        person: bool,
+        age: int,
+        state_owned: int,
+        key: int,
+        code: str,
+        id_card: str,
     ) -> Any:
         """An enterprise (sometimes state-owned) or a person (AH: of any age) registers,
-        verified or not, and (mostly) with a signing key of its own."""
+        verified or not, and (mostly) with a signing key of its own, claiming its credit
+        code or its ID-card number."""
         by, platform = self.setting.registrars[registrar % len(self.setting.registrars)]
         person = person and self.POLICY == ANHUI
         soe = state_owned == 0 and not person
@@ -658,6 +721,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.platform_standing(platform)
             if not person:
                 self.need(3, not soe)
+            if person:
+                self.identity_free(f"person/{id_card}")
+            else:
+                self.identity_free(f"enterprise/{code}", f"provider/{code}")
 
         def command() -> int:
             if person:
@@ -665,7 +732,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     stream,
                     by=by,
                     platform=platform,
-                    identity={"name": "赵磊", "id_card": "340104199001011234"},
+                    identity={"name": "赵磊", "id_card": id_card},
                     birth_date=date(self.today.year - age, 1, 1),
                     verify=verify,
                     key=False,
@@ -676,17 +743,18 @@ class LedgerMachine(RuleBasedStateMachine):
                     by=by,
                     platform=platform,
                     name=f"企业{stream}",
-                    credit_code="91340100MA2N000001",
+                    credit_code=code,
                     contact={"name": "周洁", "phone": "13900000000"},
                     state_owned=soe,
                     verify=verify,
                     key=False,
                 )
-            return 1 + verify
+            return 2 + verify  # the registration, its identity claim and the verification
 
         if not self.attempt("register member", check, command):
             return multiple()
         self.m_members[stream] = MemberFacts(by, verified=verify, keyless=not key)
+        self.claimed(stream, f"person/{id_card}" if person else f"enterprise/{code}")
         return stream
 
     @rule(member=members, action=st.integers(0, 7))
@@ -703,6 +771,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.platform_standing(facts.registrar)
             if what in ("verify", "deregister"):
                 self.present(facts)
+            if what == "verify":
+                self.holds_identity(member)
             if what == "deregister":
                 self.signed_by(member)
 
@@ -776,6 +846,9 @@ class LedgerMachine(RuleBasedStateMachine):
         def check() -> None:
             self.provider_standing(provider)
             self.open_item(item)
+            for promotion in self.m_promotions.values():  # HN 8(12): its terms stand
+                held = item in promotion.items and self.today <= promotion.ends_on
+                self.need(10, promotion.ended or not held)
 
         def command() -> int:
             aggregate = self.load(item)
@@ -804,8 +877,9 @@ class LedgerMachine(RuleBasedStateMachine):
             self.open_item(item)
             self.provider_standing(facts.provider)
             self.need(7, not facts.free or price == 0)
-            if payee is not None:  # AH 6: never a government department
-                self.need(7, self.POLICY != ANHUI)
+            if payee is not None:  # AH 6: never a government department; HN 20: nor an
+                self.need(7, self.POLICY != ANHUI)  # authority that settles nothing
+                refuse(LIFECYCLE)
             self.signed_by(buyer)
 
         def command() -> int:
@@ -957,6 +1031,10 @@ class LedgerMachine(RuleBasedStateMachine):
             self.open_item(item)
             self.check_charge(facts.function, charge, fee)
             self.need(7, not facts.free or fee == 0)
+            for enterprise in enterprises:  # served only as verified members in good standing
+                if self.m_members[enterprise].barred:
+                    refuse(broken(4))
+                self.need(1, self.m_members[enterprise].verified)
 
         def command() -> int:
             return self.save(
@@ -1027,6 +1105,7 @@ class LedgerMachine(RuleBasedStateMachine):
             def check() -> None:
                 if self.m_members[holder].barred:
                     refuse(broken(4))
+                self.present(self.m_members[holder])
                 self.permitted("VoucherIssued")
 
             def command() -> int:
@@ -1291,7 +1370,9 @@ class HunanMachine(LedgerMachine):
 
         if not self.attempt("announce promotion", check, command):
             return multiple()
-        self.m_promotions[stream] = PromotionFacts(organiser)
+        self.m_promotions[stream] = PromotionFacts(
+            organiser, self.today + timedelta(days=30), items=(item,)
+        )
         return stream
 
     @rule(
@@ -1312,7 +1393,7 @@ class HunanMachine(LedgerMachine):
             self.provider_standing(actor)
             if facts.ended or actor != facts.organiser:
                 refuse(LIFECYCLE)
-            if action == "change":
+            if action == "change" or self.today < facts.ends_on:  # ending early changes it
                 self.need(10, force_majeure)
 
         def command() -> int:
@@ -1320,7 +1401,7 @@ class HunanMachine(LedgerMachine):
             if action == "change":
                 aggregate.change(actor=actor, changes={"terms": "满减加倍"}, force_majeure=basis)
             else:
-                aggregate.end(actor=actor, reason="活动结束")
+                aggregate.end(actor=actor, reason="活动结束", force_majeure=basis)
             return self.save(aggregate)
 
         if self.attempt(f"{action} promotion", check, command) and action == "end":
@@ -1358,6 +1439,7 @@ class AnhuiMachine(LedgerMachine):
             self.need(6, issuer == "org/hrss")
             if self.m_members[holder].barred:
                 refuse(broken(4))
+            self.present(self.m_members[holder])  # a member who left is issued nothing
             if expires_on <= self.today:
                 refuse(LIFECYCLE)
 
@@ -1398,6 +1480,7 @@ class AnhuiMachine(LedgerMachine):
             self.member_standing(actor)
             self.need(6, actor == v.holder)
             self.need(7, not item.free)
+            self.need(6, o.item not in self.withdrawn_items)
             self.need(6, o.channel == "online")
             self.need(6, o.buyer == v.holder and not o.completed)
             self.need(6, item.category in v.categories)

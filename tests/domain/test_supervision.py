@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ledger.core.envelope import decode_entry
 from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
 from ledger.domain.supervision import (
     FIGURES,
@@ -21,14 +22,25 @@ from ledger.domain.supervision import (
     AwardRevocation,
     DataExport,
     FundRecovery,
+    Period,
     StatisticsReport,
     WorkPlan,
+    parse_period,
 )
 from ledger.storage import Database
-from tests.domain.world import ANHUI, HUNAN, World, assert_complies, at, open_world
+from tests.domain.world import (
+    ANHUI,
+    HUNAN,
+    World,
+    assert_complies,
+    at,
+    client_entry,
+    open_world,
+)
 
 DIGEST = "ef" * 32
 AFTER_NOVEMBER = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+PRICE = 120_000  # item/i1's fee
 
 
 pytestmark = pytest.mark.usefixtures("events_on_world_time")
@@ -41,6 +53,10 @@ def world(request: pytest.FixtureRequest, db: Database) -> World:
 
 def load(world: World, stream: str) -> Any:
     return world.app.repository.get(stream)
+
+
+def last_body(world: World) -> dict[str, Any]:
+    return dict(decode_entry(list(world.app.entries())[-1]).envelope.body)
 
 
 # -- fund recovery and award revocation (HN 25) ---------------------------------------------
@@ -66,6 +82,28 @@ def test_funds_are_ordered_back_and_repaid(hunan: World) -> None:
     more.repaid(actor="org/province", amount_fen=1, payment_ref="JK-3")
     error = hunan.rejected(lambda: hunan.app.save(more), LifecycleError)
     assert "only 0 fen" in str(error)
+    assert_complies(hunan)
+
+
+def test_funds_are_recovered_for_a_period_in_its_one_spelling(hunan: World) -> None:
+    def order(stream: str, period: str) -> None:
+        recovery = FundRecovery.order(
+            stream=stream,
+            actor="org/province",
+            subject="platform/changsha",
+            amount_fen=1,
+            period=period,
+            basis="虚报服务企业家次",
+        )
+        hunan.app.save(recovery)
+
+    order("recovery/r1", "2026q3")
+    assert last_body(hunan)["period"] == "2026-Q3"
+
+    error = hunan.rejected(lambda: order("recovery/r2", "2026年"), LifecycleError)
+    assert "'2026年' is not a year, half-year, quarter or month" in str(error)
+    error = hunan.rejected(lambda: order("recovery/r2", "2027"), LifecycleError)
+    assert "period 2027 begins on 2027-01-01" in str(error)
     assert_complies(hunan)
 
 
@@ -177,6 +215,149 @@ def test_a_platform_reports_its_own_statistics_with_every_figure(world: World) -
         reason="代为更正",
     )
     world.rejected(lambda: world.app.save(report), LifecycleError)
+
+
+# -- reporting periods: one spelling each, one report each ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "period", "first_day"),
+    [
+        ("2026", Period(2026, "Y", 1), "2026-01-01"),
+        ("2026-H2", Period(2026, "H", 2), "2026-07-01"),
+        ("2026-Q3", Period(2026, "Q", 3), "2026-07-01"),
+        ("2026-Q4", Period(2026, "Q", 4), "2026-10-01"),
+        ("2026-11", Period(2026, "M", 11), "2026-11-01"),
+        ("2026-01", Period(2026, "M", 1), "2026-01-01"),
+    ],
+)
+def test_a_period_has_one_spelling(text: str, period: Period, first_day: str) -> None:
+    assert parse_period(text) == period
+    assert str(period) == text
+    assert period.first_day.isoformat() == first_day
+
+
+@pytest.mark.parametrize(
+    ("text", "spelling"),
+    [("2026q3", "2026-Q3"), ("2026Q3", "2026-Q3"), ("2026-h1", "2026-H1"), ("2026-1", "2026-01")],
+)
+def test_other_spellings_denote_the_same_period(text: str, spelling: str) -> None:
+    parsed = parse_period(text)
+    assert parsed is not None
+    assert str(parsed) == spelling
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "26",
+        "2026-Q0",
+        "2026-Q5",
+        "2026-H3",
+        "2026-00",
+        "2026-13",
+        "2026/Q3",
+        "2026-W12",
+        "Q3-2026",
+        "2026-Q3-01",
+        "2026-07-01",
+        "0999",
+    ],
+)
+def test_other_texts_are_no_period(text: str) -> None:
+    assert parse_period(text) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "stream"),
+    [
+        ("2026", "2026"),
+        ("2026-H2", "2026-H2"),
+        ("2026-q4", "2026-Q4"),
+        ("2026Q3", "2026-Q3"),
+        ("2026-7", "2026-07"),
+        ("2026-11", "2026-11"),
+    ],
+)
+def test_statistics_are_reported_in_the_periods_one_spelling(
+    world: World, given: str, stream: str
+) -> None:
+    platform = reporter(world)
+    world.app.save(StatisticsReport.report(platform=platform, period=given, figures=figures()))
+    assert load(world, f"report/{platform}/{stream}").platform == platform
+    assert last_body(world)["period"] == stream
+    assert_complies(world)
+
+
+def test_overlapping_periods_of_different_units_are_reported_apart(world: World) -> None:
+    platform = reporter(world)
+    for period in ("2026", "2026-H2", "2026-Q3", "2026-07"):
+        world.app.save(StatisticsReport.report(platform=platform, period=period, figures=figures()))
+        assert f"report/{platform}/{period}" in world.app.repository
+    assert_complies(world)
+
+
+@pytest.mark.parametrize("again", ["2026-Q3", "2026q3", "2026Q3", " 2026-Q3 "])
+def test_a_period_is_reported_once_then_only_corrected(world: World, again: str) -> None:
+    platform = reporter(world)
+    world.app.save(StatisticsReport.report(platform=platform, period="2026-Q3", figures=figures()))
+    second = StatisticsReport.report(platform=platform, period=again, figures=figures(services=9))
+    error = world.rejected(lambda: world.app.save(second), LifecycleError)
+    assert str(error) == (
+        f"report/{platform}/2026-Q3: StatisticsReported begins a stream, "
+        f"and report/{platform}/2026-Q3 already exists"
+    )
+
+    report = load(world, f"report/{platform}/2026-Q3")
+    report.correct(corrects=1, figures=figures(services=9), reason="重报即更正")
+    world.app.save(report)
+    assert load(world, f"report/{platform}/2026-Q3").version == 2
+    assert_complies(world)
+
+
+def test_a_second_report_signed_onto_the_stream_is_refused(world: World) -> None:
+    platform = reporter(world)
+    world.app.save(StatisticsReport.report(platform=platform, period="2026-Q3", figures=figures()))
+    body = {"platform": platform, "period": "2026-Q3", "figures": figures(services=9)}
+    second = client_entry(world, platform, f"report/{platform}/2026-Q3", "StatisticsReported", body)
+    assert second.envelope.version == 2
+    error = world.rejected(lambda: world.app.submit(second.raw), LifecycleError)
+    assert (
+        f"StatisticsReported begins a stream, and report/{platform}/2026-Q3 already exists"
+        in str(error)
+    )
+
+
+@pytest.mark.parametrize("spelling", ["2026Q3", "2026-q3", "2026-Q03", " 2026-Q3"])
+def test_a_report_in_another_spelling_is_refused(world: World, spelling: str) -> None:
+    platform = reporter(world)
+    forged = StatisticsReport._create(
+        StatisticsReport.StatisticsReported,
+        id=f"report/{platform}/{spelling}",
+        actor=platform,
+        platform=platform,
+        period=spelling,
+        figures=figures(),
+    )
+    error = world.rejected(lambda: world.app.save(forged), LifecycleError)
+    assert f"period {spelling!r} is spelled '2026-Q3'" in str(error)
+
+
+@pytest.mark.parametrize("period", ["2026-Q5", "2026-13", "2026/Q3", "2026年第三季度", ""])
+def test_a_report_for_no_period_is_refused(world: World, period: str) -> None:
+    platform = reporter(world)
+    report = StatisticsReport.report(platform=platform, period=period, figures=figures())
+    error = world.rejected(lambda: world.app.save(report), LifecycleError)
+    assert f"period {period!r} is not a year, half-year, quarter or month" in str(error)
+
+
+@pytest.mark.parametrize(("period", "begins"), [("2027", "2027-01-01"), ("2026-12", "2026-12-01")])
+def test_a_report_for_a_period_not_begun_is_refused(world: World, period: str, begins: str) -> None:
+    platform = reporter(world)
+    report = StatisticsReport.report(platform=platform, period=period, figures=figures())
+    error = world.rejected(lambda: world.app.save(report), LifecycleError)
+    assert f"period {period} begins on {begins}" in str(error)
 
 
 def test_a_work_plan_is_filed_by_its_platform(hunan: World) -> None:
@@ -302,7 +483,9 @@ def test_an_expired_authorisation_breaks_rule_5(anhui: World) -> None:
 
 
 def test_an_authorisation_of_another_admin_breaks_rule_5(anhui: World) -> None:
-    anhui.province.organisation("org/admin2", "另一政务服务管理员", ["government_admin"])
+    anhui.province.organisation(
+        "org/admin2", "另一政务服务管理员", ["government_admin"], parent="org/bureau"
+    )
     authorise_admin(anhui, admin="org/admin2")
     error = anhui.violates(5, lambda: admin_action(anhui))
     assert "granted to org/admin2" in error.problem
@@ -326,6 +509,43 @@ def test_only_a_department_head_authorises_an_admin(anhui: World, grantor: str) 
     assert f"granted by department_head, not by {grantor}" in error.problem
 
 
+@pytest.mark.parametrize(
+    ("holder", "role"), [("org/admin", "department_head"), ("org/head", "government_admin")]
+)
+def test_a_head_does_not_authorise_itself(anhui: World, holder: str, role: str) -> None:
+    organisation = load(anhui, holder)
+    organisation.grant(actor="root", role=role)
+    anhui.app.save(organisation)
+    error = anhui.violates(5, lambda: authorise_admin(anhui, actor=holder, admin=holder))
+    assert f"{holder} cannot authorise itself" in error.problem
+
+    authorise_admin(anhui)  # the head authorises another admin
+    admin_action(anhui)
+    assert_complies(anhui)
+
+
+@pytest.mark.parametrize("department", ["org/county-hr", None])
+def test_a_head_authorises_only_admins_of_the_own_department(
+    anhui: World, department: str | None
+) -> None:
+    anhui.province.organisation(
+        "org/admin2", "市局政务服务管理员", ["government_admin"], parent=department
+    )
+    error = anhui.violates(5, lambda: authorise_admin(anhui, admin="org/admin2"))
+    assert "org/head does not head org/admin2's department" in error.problem
+    assert (department or "the admin belongs to none") in error.problem
+
+
+def test_an_organisation_belongs_to_an_existing_organisation(anhui: World) -> None:
+    error = anhui.rejected(
+        lambda: anhui.province.organisation(
+            "org/admin2", "政务服务管理员", ["government_admin"], parent="org/nowhere"
+        ),
+        LifecycleError,
+    )
+    assert "parent organisation 'org/nowhere' does not exist" in str(error)
+
+
 def test_only_a_government_admin_is_authorised(anhui: World) -> None:
     error = anhui.violates(5, lambda: authorise_admin(anhui, admin="org/operator"))
     assert "org/operator is not a government_admin" in error.problem
@@ -334,9 +554,6 @@ def test_only_a_government_admin_is_authorised(anhui: World) -> None:
 def test_an_authorisation_names_a_scope_and_a_validity_not_past(anhui: World) -> None:
     anhui.rejected(lambda: authorise_admin(anhui, valid_until="2026-11-23"), LifecycleError)
     anhui.rejected(lambda: authorise_admin(anhui, scope=()), LifecycleError)
-
-
-# -- data sharing and exports (AH 34, rule 8) ---------------------------------------------------
 
 
 def share(

@@ -60,7 +60,7 @@ def register_member(world: World, stream: str, platform: str = WINDOW) -> None:
         by=platform,
         platform=platform,
         name="株洲动力机械有限公司",
-        credit_code="91430200MA4L000004",
+        credit_code="91430200MA4L00000L",
         contact={"name": "赵强", "phone": "13800000003"},
     )
 

@@ -1,4 +1,5 @@
-"""Orders, payments, refunds, receipts, evaluations and deposits (HN 9(5), 19(2), 20, 21; AH 20).
+"""Orders, payments, refunds, receipts, evaluations and deposits (HN 9(5), 19(2), 20, 21; AH 20);
+payees (AH 6), frozen payments (AH 28; HN 24), what vouchers are issued and redeemed for (AH 19).
 
 Each test runs on SQLite and PostgreSQL; the ``world`` fixture adds both policies.
 """
@@ -13,7 +14,7 @@ from ledger.core.envelope import decode_entry
 from ledger.domain.complaints import Complaint
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Provider
-from ledger.domain.trading import Deposit, Order
+from ledger.domain.trading import Deposit, Order, Voucher
 from ledger.storage import Database
 from tests.domain.world import ANHUI, HUNAN, World, assert_complies, open_world
 
@@ -311,3 +312,249 @@ def test_a_deposit_claim_needs_the_balance_and_a_resolved_complaint(hunan: World
 def test_a_deposit_is_a_positive_amount(hunan: World) -> None:
     deposit = Deposit.pay(provider="provider/p1", amount_fen=0, payment_ref="BZJ-0")
     hunan.rejected(lambda: hunan.app.save(deposit), LifecycleError)
+
+
+# -- the price of a commercial item (HN 9(4)) ------------------------------------------------------
+
+
+def test_a_commercial_item_is_not_ordered_for_nothing(world: World) -> None:
+    error = world.rejected(lambda: place(world, price_fen=0), LifecycleError)
+    assert "item/i1 is a commercial service: its order has a positive price" in str(error)
+    assert "order/o1" not in world.app.repository
+
+
+@pytest.mark.parametrize("price_fen", [PRICE * 9 // 10, PRICE * 2])
+def test_a_commercial_order_may_be_priced_off_the_fee(world: World, price_fen: int) -> None:
+    """A promotion lowers the price; a price above the fee is a fraud signal, not a refusal."""
+    place(world, price_fen=price_fen)
+    assert load(world, "order/o1").price_fen == price_fen
+    assert_complies(world)
+
+
+# -- a refunded order is not a service delivered ---------------------------------------------------
+
+
+def test_an_order_refunded_in_full_does_not_complete(world: World) -> None:
+    order = paid(world)
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE, reason="全部退款")
+    world.app.save(order)
+    order.complete()
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert f"its payment of {PRICE} fen was refunded in full" in str(error)
+    assert load(world, "order/o1").status == "settled"
+
+
+def test_an_order_refunded_in_part_completes(world: World) -> None:
+    order = paid(world)
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE - 1, reason="部分退款")
+    order.complete()
+    world.app.save(order)
+    assert load(world, "order/o1").status == "completed"
+    assert_complies(world)
+
+
+# -- receipts (HN 9(5)) -------------------------------------------------------------------------
+
+
+def test_receipts_cover_what_was_paid_in_parts(world: World) -> None:
+    order = paid(world)
+    order.issue_receipt(receipt_no="FP-1", amount_fen=20_000)
+    world.app.save(order)
+    order.issue_receipt(receipt_no="FP-2")  # the rest
+    world.app.save(order)
+    stored = load(world, "order/o1")
+    assert stored.receipts == {"FP-1": 20_000, "FP-2": PRICE - 20_000}
+    assert stored.receipted_fen == PRICE
+    assert_complies(world)
+
+
+def test_a_receipt_beyond_what_was_paid_is_refused(world: World) -> None:
+    paid(world)
+    beyond = load(world, "order/o1")
+    beyond.issue_receipt(receipt_no="FP-1", amount_fen=PRICE + 1)
+    error = world.rejected(lambda: world.app.save(beyond), LifecycleError)
+    assert f"receipts cover at most the {PRICE} fen paid (0 fen already receipted)" in str(error)
+
+    order = load(world, "order/o1")
+    order.issue_receipt(receipt_no="FP-1")
+    world.app.save(order)
+    again = load(world, "order/o1")
+    again.issue_receipt(receipt_no="FP-2")  # nothing is left to receipt
+    error = world.rejected(lambda: world.app.save(again), LifecycleError)
+    assert "amount_fen must be a positive integer number of fen, got 0" in str(error)
+    more = load(world, "order/o1")
+    more.issue_receipt(receipt_no="FP-2", amount_fen=1)
+    error = world.rejected(lambda: world.app.save(more), LifecycleError)
+    assert f"({PRICE} fen already receipted), not 1 fen more" in str(error)
+
+
+def test_a_receipt_number_is_issued_once(world: World) -> None:
+    order = paid(world)
+    order.issue_receipt(receipt_no="FP-1", amount_fen=1_000)
+    world.app.save(order)
+    twice = load(world, "order/o1")
+    twice.issue_receipt(receipt_no="FP-1", amount_fen=1_000)
+    error = world.rejected(lambda: world.app.save(twice), LifecycleError)
+    assert "receipt number 'FP-1' is empty or already issued" in str(error)
+
+
+def test_a_refund_lowers_what_receipts_may_cover(world: World) -> None:
+    order = paid(world)
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=20_000, reason="部分退款")
+    world.app.save(order)
+    beyond = load(world, "order/o1")
+    beyond.issue_receipt(receipt_no="FP-1", amount_fen=PRICE)
+    error = world.rejected(lambda: world.app.save(beyond), LifecycleError)
+    assert f"receipts cover at most the {PRICE - 20_000} fen paid" in str(error)
+    order.issue_receipt(receipt_no="FP-1")
+    world.app.save(order)
+    assert load(world, "order/o1").receipted_fen == PRICE - 20_000
+
+
+def test_a_free_order_gets_no_receipt(world: World) -> None:
+    order = place(world, item="item/free", price_fen=0)
+    order.complete()
+    world.app.save(order)
+    order.issue_receipt(receipt_no="FP-0")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "amount_fen must be a positive integer number of fen, got 0" in str(error)
+
+
+# -- the payee (rule 7; AH 6, HN 20) ------------------------------------------------------------
+
+
+def placed_paying(world: World, payee: str) -> Order:
+    return Order.create(
+        stream="order/o1",
+        buyer="member/e1",
+        item="item/i1",
+        provider="provider/p1",
+        channel="online",
+        price_fen=PRICE,
+        payee=payee,
+    )
+
+
+def test_the_operator_that_settles_payments_may_be_the_payee(world: World) -> None:
+    """The hub platform settles payments (HN 20), the cloud operator in Anhui (AH 19)."""
+    world.app.save(placed_paying(world, settler(world)))
+    order = load(world, "order/o1")
+    assert order.payee == settler(world)
+    order.initiate_payment(method="wechat_pay")
+    order.settle(actor=settler(world), payment_ref="PAY-1")
+    order.complete()
+    world.app.save(order)
+    assert_complies(world)
+
+
+@pytest.mark.parametrize(
+    ("policy", "payee"),
+    [
+        (HUNAN, "org/province"),
+        (HUNAN, "org/changsha"),
+        (HUNAN, "platform/changsha"),
+        (HUNAN, "member/e2"),
+        (ANHUI, "org/supervisor"),
+        (ANHUI, "platform/cloud"),
+        (ANHUI, "member/e2"),
+        (ANHUI, "provider/nowhere"),
+    ],
+)
+def test_a_payee_neither_seller_nor_settling_operator_is_refused(
+    db: Database, policy: str, payee: str
+) -> None:
+    world = open_world(db, policy)
+    with_settler = "hub_platform" if policy == HUNAN else "cloud_operator"
+    error = world.rejected(lambda: world.app.save(placed_paying(world, payee)), LifecycleError)
+    assert (
+        f"the payee {payee} is neither the seller provider/p1 nor an operator settling "
+        f"payments ({with_settler})"
+    ) in str(error)
+
+
+# -- a seller barred after the order: its payments are frozen (rule 4; AH 28, HN 24) ------------
+
+
+def blacklist_seller(world: World) -> None:
+    provider: Provider = load(world, "provider/p1")
+    provider.blacklist(actor=settler(world), reason="虚假宣传")
+    world.app.save(provider)
+
+
+def test_no_settlement_to_a_seller_barred_after_the_order(world: World) -> None:
+    order = place(world)
+    order.initiate_payment(method="wechat_pay")
+    world.app.save(order)
+    blacklist_seller(world)
+    order.settle(actor=settler(world), payment_ref="PAY-1")
+    error = world.violates(4, lambda: world.app.save(order))
+    assert "the seller provider/p1 is blacklisted: payments of order/o1 are frozen" in error.problem
+    assert load(world, "order/o1").status == "paying"
+
+
+def test_no_payment_to_a_seller_barred_after_the_order(world: World) -> None:
+    order = place(world)
+    blacklist_seller(world)
+    order.initiate_payment(method="wechat_pay")
+    error = world.violates(4, lambda: world.app.save(order))
+    assert "payments of order/o1 are frozen" in error.problem
+
+
+def test_a_settled_order_of_a_seller_barred_later_is_still_refunded(world: World) -> None:
+    paid(world)
+    blacklist_seller(world)
+    order = load(world, "order/o1")
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE, reason="服务商失信")
+    world.app.save(order)
+    assert load(world, "order/o1").refunded_fen == PRICE
+    assert_complies(world)
+
+
+# -- vouchers and what they may be redeemed for (rule 6; AH 17, 19) ---------------------------
+
+
+def voucher(world: World, holder: str = "member/u1") -> Voucher:
+    return Voucher.issue(
+        stream="voucher/v1",
+        actor="org/hrss",
+        holder=holder,
+        face_value_fen=100_000,
+        expires_on="2026-12-31",
+        categories=["管理咨询"],
+    )
+
+
+def test_no_voucher_is_issued_to_a_member_who_left(anhui: World) -> None:
+    member = load(anhui, "member/u1")
+    member.deregister(actor="member/u1", reason="注销账户")
+    anhui.app.save(member)
+    error = anhui.rejected(lambda: anhui.app.save(voucher(anhui)), LifecycleError)
+    assert "member/u1: deregistered at" in str(error)
+    anhui.app.save(voucher(anhui, holder="member/e1"))  # a member still present is issued one
+
+
+def test_a_voucher_is_not_redeemed_for_an_item_withdrawn_after_the_order(anhui: World) -> None:
+    anhui.app.save(voucher(anhui, holder="member/e1"))
+    place(anhui)
+    item = load(anhui, "item/i1")
+    item.withdraw(actor="provider/p1", reason="服务下架")
+    anhui.app.save(item)
+
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    v.redeem(order=o, amount_fen=10_000)
+    error = anhui.violates(6, lambda: anhui.app.save(v, o))
+    assert "item/i1 was withdrawn: a voucher is redeemed only for an item on offer" in error.problem
+    assert load(anhui, "voucher/v1").redeemed_fen == 0
+
+
+def test_a_voucher_paid_order_is_receipted_for_the_voucher_value(anhui: World) -> None:
+    anhui.app.save(voucher(anhui, holder="member/e1"))
+    place(anhui, price_fen=100_000)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    v.redeem(order=o, amount_fen=100_000)
+    anhui.app.save(v, o)
+    o.complete()
+    o.issue_receipt(receipt_no="FP-1")
+    anhui.app.save(o)
+    assert load(anhui, "order/o1").receipts == {"FP-1": 100_000}
+    assert_complies(anhui)

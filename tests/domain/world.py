@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ledger.core.crypto import LocalSigner
 from ledger.core.envelope import Entry, Envelope, format_time
 from ledger.core.errors import LedgerError
 from ledger.core.sign import seal
+from ledger.disclosures import DisclosureVault
 from ledger.domain.errors import RuleViolationError
 from ledger.events import event_clock
 from ledger.keystore import MemorySigners
@@ -87,7 +89,7 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
     app.open_ledger(
         policy=policy, root_actor="root", root_signers=[root], log_signer=LocalSigner.generate()
     )
-    p = Province(app, keys)
+    p = Province(app, keys, vault=DisclosureVault(db, app.origin, os.urandom(32)))
     world = World(db, app, keys, p, policy, world_now)
     if policy == HUNAN:
         p.organisation("org/province", "湖南省经济和信息化委员会", ["provincial_authority"])
@@ -115,8 +117,9 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
     else:
         p.organisation("org/hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"])
         p.organisation("org/operator", "云平台运营商", ["cloud_operator"])
-        p.organisation("org/head", "就业局负责人", ["department_head"])
-        p.organisation("org/admin", "政务服务管理员", ["government_admin"])
+        p.organisation("org/bureau", "安徽省劳动就业服务局", ["government_department"])
+        p.organisation("org/head", "就业局负责人", ["department_head"], parent="org/bureau")
+        p.organisation("org/admin", "政务服务管理员", ["government_admin"], parent="org/bureau")
         p.organisation("org/county-hr", "合肥市人社局", ["government_department"])
         p.organisation("org/supervisor", "第三方监理单位", ["supervisor"])
         p.platform(
@@ -132,7 +135,7 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
     p.provider(
         "provider/p1",
         name="长沙智达管理咨询有限公司",
-        credit_code="91430100MA4L000001",
+        credit_code="91430100MA4L00000F",
         categories=["管理咨询"],
         reviewer=reviewer,
         platform=home,
@@ -151,7 +154,7 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
         by=by,
         platform=home,
         name="浏阳新材料有限公司",
-        credit_code="91430181MA4L000002",
+        credit_code="91430181MA4L00000R",
         contact={"name": "王伟", "phone": "13800000001"},
     )
     p.enterprise(
@@ -159,7 +162,7 @@ def open_world(db: Database, policy: str, origin: str | None = None) -> World:
         by=by,
         platform=home,
         name="宁乡电子信息有限公司",
-        credit_code="91430124MA4L000003",
+        credit_code="91430124MA4L000008",
         contact={"name": "李娜", "phone": "13800000002"},
     )
     if policy == ANHUI:
