@@ -53,12 +53,10 @@ from ledger.core.trust import (
     key_stream,
 )
 from ledger.domain.rules import (
-    PARTY_EVENTS,
-    PROMOTION_EVENTS,
+    INDEXES,
     RuleContext,
     check_shape,
-    party_of,
-    promoted_items,
+    index_keys,
 )
 from ledger.events import LedgerAggregate, LedgerEvent, aggregate_topic, event_class
 from ledger.keys import Key, Ledger
@@ -296,8 +294,7 @@ class LedgerApplication(Application[str]):
             self.policy,
             self.subject,
             root_actor=self.keyring.root_actor or "",
-            parties=self.parties_of,
-            promotions=self.promotions_of,
+            find=self.find,
         )
 
     def decide(self, events: list[Any]) -> RuleContext | None:
@@ -322,23 +319,19 @@ class LedgerApplication(Application[str]):
             return None
         return found
 
-    def parties_of(self, platform: str) -> list[str]:
-        """Providers admitted by, and members registered with, ``platform`` (from the log)."""
-        parties = []
-        for _, raw in self.db.entries_of_type(self.origin, PARTY_EVENTS):
-            env = decode_entry(raw).envelope
-            if party_of(env.type, env.body) == platform:
-                parties.append(env.stream)
-        return parties
-
-    def promotions_of(self, item: str) -> list[str]:
-        """Promotions whose announcement or a change named ``item`` (from the log)."""
+    def find(self, index: str, key: str) -> list[str]:
+        """The streams filed under ``key`` in the rules' ``index``, from the stored entries
+        of the event types that feed it (read through the topic index), in log order."""
         found: list[str] = []
-        for _, raw in self.db.entries_of_type(self.origin, PROMOTION_EVENTS):
+        for _, raw in self.db.entries_of_type(self.origin, INDEXES[index][0]):
             env = decode_entry(raw).envelope
-            if item in promoted_items(env.type, env.body) and env.stream not in found:
+            if key in index_keys(index, env.type, env.body) and env.stream not in found:
                 found.append(env.stream)
         return found
+
+    def parties_of(self, platform: str) -> list[str]:
+        """Providers admitted by, and members registered with, ``platform``."""
+        return self.find("parties", platform)
 
     def seal_event(self, event: Any) -> Entry:
         """Envelope, previous hash and signature for an aggregate's new event."""

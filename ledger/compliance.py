@@ -21,11 +21,11 @@ from ledger.core.envelope import Envelope, decode_entry, parse_time
 from ledger.core.errors import LedgerError
 from ledger.core.trust import KEY_EVENT_TYPES, LEDGER_OPENED
 from ledger.domain.rules import (
+    INDEXES,
     Expectation,
     RuleContext,
     check_shape,
-    party_of,
-    promoted_items,
+    index_keys,
 )
 from ledger.events import LedgerAggregate, event_class
 from ledger.policy import PolicyPack, load_pack
@@ -59,8 +59,8 @@ class RuleReplay:
 
     def __init__(self) -> None:
         self.states: dict[str, LedgerAggregate | None] = {}
-        self.parties: defaultdict[str, list[str]] = defaultdict(list)
-        self.promotions: defaultdict[str, list[str]] = defaultdict(list)
+        #: (index, key) -> streams, as RuleContext.lookup finds them (INDEXES)
+        self.index: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
         self.policy_name: str | None = None
         self.root_actor = ""
         self._packs: dict[date, PolicyPack] = {}
@@ -92,8 +92,7 @@ class RuleReplay:
                 self._pack(local_date(parse_time(env.time))),
                 self.states.get,
                 root_actor=self.root_actor,
-                parties=lambda platform: list(self.parties[platform]),
-                promotions=lambda item: list(self.promotions[item]),
+                find=lambda index, key: list(self.index[index, key]),
             )
         except LedgerError as e:
             self.findings.append(Finding(index, env.stream, env.type, str(e)))
@@ -112,12 +111,10 @@ class RuleReplay:
             # cannot even apply to its stream's state stays out of the replayed state.
             with contextlib.suppress(Exception):
                 self.states[env.stream] = event.mutate(self.states.get(env.stream))
-        platform = party_of(env.type, env.body)
-        if platform is not None:
-            self.parties[platform].append(env.stream)
-        for item in promoted_items(env.type, env.body):
-            if env.stream not in self.promotions[item]:
-                self.promotions[item].append(env.stream)
+        for name in INDEXES:
+            for key in index_keys(name, env.type, env.body):
+                if env.stream not in self.index[name, key]:
+                    self.index[name, key].append(env.stream)
         return env
 
     def finish(self) -> None:

@@ -412,6 +412,13 @@ class Platform(Subject):
                     f"the {network.top} platform has no parent; every other platform has one "
                     f"({articles})",
                 )
+            for other in ctx.lookup("platforms", "top") if self.parent is None else ():
+                if other != stream and ctx.get(other).barred is None:
+                    raise LifecycleError(
+                        stream,
+                        f"the network has one {network.top} platform, and {other} is it "
+                        f"({articles})",
+                    )
             if self.parent is not None:
                 parent = ctx.subject(self.parent, Platform, "parent platform")
                 parent.standing(ctx)

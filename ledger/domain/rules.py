@@ -26,8 +26,8 @@ from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent, check_bod
 from ledger.policy import PolicyPack
 
 Loader = Callable[[str], LedgerAggregate | None]
-PartyFinder = Callable[[str], list[str]]
-PromotionFinder = Callable[[str], list[str]]
+#: (index, key) -> the streams filed under ``key`` in ``index`` (see INDEXES), in log order.
+Finder = Callable[[str, str], list[str]]
 #: (rule, test, problem, stream): the next event must pass ``test``; events of ``stream``
 #: (when not None) may come first.
 Expectation = tuple[int, Callable[[LedgerEvent], bool], str, str | None]
@@ -56,6 +56,27 @@ def promoted_items(event_type: str, body: Any) -> list[str]:
     return [i for i in named if isinstance(i, str)] if isinstance(named, list) else []
 
 
+def top_platform(event_type: str, body: Any) -> list[str]:
+    """A platform that applied without a parent: the top of the network (HN 4; AH 2)."""
+    return ["top"] if event_type == "PlatformApplied" and body.get("parent") is None else []
+
+
+#: What the rules look up across streams, by what an entry's body says: the parties of a
+#: platform (HN 8(10)), the promotions naming an item (HN 8(12)), the network's top
+#: platform. Each: the event types that file a stream, and the keys they file it under.
+INDEXES: dict[str, tuple[tuple[str, ...], Callable[[str, Any], list[str]]]] = {
+    "parties": (PARTY_EVENTS, lambda t, body: [p] if (p := party_of(t, body)) else []),
+    "promotions": (PROMOTION_EVENTS, promoted_items),
+    "platforms": (("PlatformApplied",), top_platform),
+}
+
+
+def index_keys(index: str, event_type: str, body: Any) -> list[str]:
+    """The keys under which an entry of ``event_type`` files its stream in ``index``."""
+    types, keys = INDEXES[index]
+    return keys(event_type, body) if event_type in types else []
+
+
 def check_shape(stream: str, cls: type[LedgerEvent], body: Mapping[str, Any]) -> None:
     """LifecycleError unless ``body`` has exactly the members of ``cls``, of their types."""
     try:
@@ -73,16 +94,14 @@ class RuleContext:
         load: Loader,
         *,
         root_actor: str,
-        parties: PartyFinder | None = None,
-        promotions: PromotionFinder | None = None,
+        find: Finder | None = None,
     ) -> None:
         self.policy = policy
         self.root_actor = root_actor
         self._load = load
-        self._parties = parties
-        self._promotions = promotions
+        self._find = find
         self._states: dict[str, LedgerAggregate | None] = {}
-        self._parties_seen: dict[str, list[str]] = {}
+        self._found: dict[tuple[str, str], list[str]] = {}
         #: stream -> version of every subject read while deciding (0: did not exist).
         self.reads: dict[str, int] = {}
         self.event: LedgerEvent | None = None
@@ -119,31 +138,29 @@ class RuleContext:
         state = self.get(actor)
         return state.roles() if state is not None else frozenset()
 
-    def parties_of(self, platform: str) -> list[str]:
-        """Providers onboarded by, and members registered with, ``platform`` (HN 8(10))."""
-        if self._parties is None:
-            raise LifecycleError(platform, "the ledger cannot list the platform's parties")
-        if platform not in self._parties_seen:
-            self._parties_seen[platform] = self._parties(platform)
-        stored = self._parties_seen[platform]
-        return stored + [
-            e.originator_id
-            for e in self.decided
-            if party_of(type(e).__name__, e.body()) == platform and e.originator_id not in stored
-        ]
-
-    def promotions_of(self, item: str) -> list[Any]:
-        """Every promotion that has named ``item`` (HN 8(12)), as it stands in this batch."""
-        if self._promotions is None:
-            raise LifecycleError(item, "the ledger cannot list the item's promotions")
-        streams = self._promotions(item)
-        for e in self.decided:  # and those of this batch, decided before
+    def lookup(self, index: str, key: str) -> list[str]:
+        """The streams filed under ``key`` in ``index`` (INDEXES): stored ones, then this
+        batch's own, decided before, exactly as the replay of the log sees them."""
+        if self._find is None:
+            raise LifecycleError(key, f"the ledger cannot look up {index}")
+        if (index, key) not in self._found:
+            self._found[index, key] = self._find(index, key)
+        streams = list(self._found[index, key])
+        for e in self.decided:
             if (
-                item in promoted_items(type(e).__name__, e.body())
+                key in index_keys(index, type(e).__name__, e.body())
                 and e.originator_id not in streams
             ):
                 streams.append(e.originator_id)
-        found = (self.get(stream) for stream in streams)
+        return streams
+
+    def parties_of(self, platform: str) -> list[str]:
+        """Providers onboarded by, and members registered with, ``platform`` (HN 8(10))."""
+        return self.lookup("parties", platform)
+
+    def promotions_of(self, item: str) -> list[Any]:
+        """Every promotion that has named ``item`` (HN 8(12)), as it stands in this batch."""
+        found = (self.get(stream) for stream in self.lookup("promotions", item))
         return [promotion for promotion in found if promotion is not None]
 
     # -- the policy ----------------------------------------------------------------------

@@ -116,6 +116,13 @@ class Order(LedgerAggregate):
         def check(self, state: Any, ctx: RuleContext) -> None:
             state.step("created", self.actor, state.buyer)
             state.check_payable(ctx)
+            notice = ctx.policy.parameters.offline_risk_notice
+            if notice is not None and state.channel == "offline" and not state.risk_noticed:
+                raise LifecycleError(
+                    state.id,
+                    "an offline deal is paid only after the operator's notice of its risks and "
+                    f"the complaint channels ({'; '.join(notice.articles)})",
+                )
             due = state.price_fen - state.vouchers_fen
             if amount(state.id, self.amount_fen) != due:
                 raise LifecycleError(

@@ -211,6 +211,11 @@ class PlatformNetwork(_Sourced):
         return (self.top, *sorted({c for cs in self.children.values() for c in cs}))
 
 
+class OfflineRiskNotice(_Sourced):
+    """Offline deals are paid off the platform, after the operator told the user of the
+    risk and the complaint channels (AH 20)."""
+
+
 class GovernmentPayees(_Sourced):
     """Roles that may never be the payee of a transaction (rule 7, AH 6)."""
 
@@ -253,6 +258,7 @@ class Parameters(_Data):
     evidence_types: EvidenceTypes | None
     key_registrars: KeyRegistrars
     platform_network: PlatformNetwork
+    offline_risk_notice: OfflineRiskNotice | None
     government_payees: GovernmentPayees | None
     admin_authorisation: AdminAuthorisation | None
     data_sharing: DataSharing | None

@@ -715,6 +715,7 @@ def test_an_anhui_only_event_is_not_an_event_of_hunan(hunan: World, anhui_only: 
     ("level", "parent", "problem"),
     [
         ("cloud", None, "level 'cloud' is not a platform level of hunan-sme-2015"),
+        ("hub", None, "the network has one hub platform, and platform/hub is it (HN 2; HN 4)"),
         ("city", None, "the hub platform has no parent; every other platform has one"),
         ("county", "platform/hub", "a county platform does not apply under the hub platform"),
         ("city", "platform/changsha", "a city platform does not apply under the city platform"),
@@ -810,4 +811,24 @@ def test_a_platform_does_not_verify_or_deregister_another_windows_parties(hunan:
     provider = load(hunan, "provider/p1")
     provider.deregister(actor="platform/hub", reason="停业")  # the hub, above it
     save(hunan, provider)
+    assert_complies(hunan)
+
+
+def test_a_new_hub_applies_only_once_the_old_one_is_disqualified(hunan: World) -> None:
+    hub: Platform = load(hunan, "platform/hub")
+    hub.cancel_qualification(actor="org/province", reason="不履行义务 (HN 24)")
+    save(hunan, hub)
+    hunan.province.enrol("platform/hub2")
+    save(
+        hunan,
+        Platform.apply_for(
+            stream="platform/hub2",
+            actor="platform/hub2",
+            name="省枢纽服务平台(新运营机构)",
+            level="hub",
+            parent=None,
+            region="湖南省",
+        ),
+    )
+    assert load(hunan, "platform/hub2").status == "applied"
     assert_complies(hunan)

@@ -918,6 +918,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
         def command() -> int:
             aggregate = self.load(order)
+            if pay and facts.channel == "offline" and self.POLICY == ANHUI:  # AH 20
+                aggregate.deliver_risk_notice(
+                    actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
+                )
             if pay:
                 aggregate.initiate_payment(method="wechat_pay")
                 aggregate.settle(actor=self.setting.settler, payment_ref=f"PAY-{order}")

@@ -558,3 +558,22 @@ def test_a_voucher_paid_order_is_receipted_for_the_voucher_value(anhui: World) -
     anhui.app.save(o)
     assert load(anhui, "order/o1").receipts == {"FP-1": 100_000}
     assert_complies(anhui)
+
+
+def test_an_offline_deal_is_paid_only_after_the_risk_notice(world: World) -> None:
+    """AH 20: the operator tells the user of the risks and the complaint channels first;
+    Hunan has no such rule."""
+    order = place(world, channel="offline")
+    order.initiate_payment(method="银行转账")
+    if world.policy == HUNAN:
+        world.app.save(order)
+        return
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "paid only after the operator's notice of its risks" in str(error)
+    assert "(AH 20)" in str(error)
+    order = load(world, "order/o1")
+    order.deliver_risk_notice(actor="org/operator", notice_sha256="cd" * 32)
+    order.initiate_payment(method="银行转账")
+    world.app.save(order)
+    assert load(world, "order/o1").status == "paying"
+    assert_complies(world)
