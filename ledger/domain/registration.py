@@ -323,6 +323,7 @@ class Organisation(Subject):
 
         def check(self, state: Any, ctx: RuleContext) -> None:
             _known_roles(ctx, state.id, [self.role])
+            _appoints(ctx, state.id, self.actor, self.role)
             if self.role in state.granted:
                 raise LifecycleError(state.id, f"already holds role {self.role}")
 
@@ -333,7 +334,8 @@ class Organisation(Subject):
         role: str
         reason: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            _appoints(ctx, state.id, self.actor, self.role)
             if self.role not in state.granted:
                 raise LifecycleError(state.id, f"does not hold role {self.role}")
 
@@ -364,6 +366,25 @@ class Organisation(Subject):
 
     def withdraw(self, *, actor: str, role: str, reason: str) -> None:
         self.trigger_event(self.RoleWithdrawn, actor=actor, role=role, reason=reason)
+
+
+def _appoints(ctx: RuleContext, subject: str, actor: str, role: str) -> None:
+    """Roles are granted and withdrawn by the root, or by the body the policy makes the
+    appointer of that one role (AH 3, 7: 省人社厅 appoints and revokes the operator)."""
+    if actor == ctx.root_actor:
+        return
+    appointments = ctx.policy.parameters.appointments
+    appointer = appointments.roles.get(role) if appointments is not None else None
+    if appointer is None or appointer not in ctx.roles(actor):
+        raise LifecycleError(
+            subject,
+            f"{actor} does not appoint {role}"
+            + (
+                f": the {appointer} does ({'; '.join(appointments.articles)})"
+                if appointer is not None and appointments is not None
+                else "; only the root grants or withdraws it"
+            ),
+        )
 
 
 def _known_roles(ctx: RuleContext, subject: str, roles: list[str]) -> None:

@@ -211,6 +211,13 @@ class PlatformNetwork(_Sourced):
         return (self.top, *sorted({c for cs in self.children.values() for c in cs}))
 
 
+class Appointments(_Sourced):
+    """Roles a body of the province appoints and revokes besides the root (AH 3, 7: the
+    operator, chosen by 省人社厅): role appointed -> role of the appointing body."""
+
+    roles: Annotated[dict[RoleId, RoleId], Field(min_length=1)]
+
+
 class OfflineRiskNotice(_Sourced):
     """Offline deals are paid off the platform, after the operator told the user of the
     risk and the complaint channels (AH 20)."""
@@ -259,6 +266,7 @@ class Parameters(_Data):
     key_registrars: KeyRegistrars
     platform_network: PlatformNetwork
     offline_risk_notice: OfflineRiskNotice | None
+    appointments: Appointments | None
     government_payees: GovernmentPayees | None
     admin_authorisation: AdminAuthorisation | None
     data_sharing: DataSharing | None

@@ -13,8 +13,8 @@ import pytest
 
 from ledger.app import StreamConflictError
 from ledger.core.errors import EntryRejectedError
-from ledger.domain.errors import LifecycleError
-from ledger.domain.registration import Member
+from ledger.domain.errors import LifecycleError, NotPermittedError
+from ledger.domain.registration import Member, Organisation
 from ledger.domain.trading import GovernmentPurchase, Order, Voucher
 from tests.domain.world import ITEM, World, assert_complies, at, client_entry
 
@@ -501,3 +501,33 @@ def test_a_department_does_not_approve_its_own_purchase(anhui: World) -> None:
     purchase = request_purchase(anhui)
     purchase.approve(actor="org/county-hr", approval_ref="自批")
     anhui.rejected(lambda: anhui.app.save(purchase), LifecycleError)
+
+
+# -- AH 3, 7: 省人社厅 appoints and revokes the operator ----------------------------------------
+
+
+def test_the_hr_department_revokes_and_appoints_the_operator(anhui: World) -> None:
+    old: Organisation = load(anhui, "org/operator")
+    old.withdraw(actor="org/hrss", role="cloud_operator", reason="运营绩效评价不合格 (AH 7)")
+    anhui.app.save(old)
+    anhui.rejected(lambda: person(anhui, "member/after", date(1990, 5, 5)), NotPermittedError)
+
+    anhui.province.organisation("org/operator2", "新云平台运营商", ["supervisor"])
+    new: Organisation = load(anhui, "org/operator2")
+    new.grant(actor="org/hrss", role="cloud_operator")
+    anhui.app.save(new)
+    assert load(anhui, "org/operator2").roles() == {"supervisor", "cloud_operator"}
+    assert_complies(anhui)
+
+
+def test_the_hr_department_appoints_no_other_role(anhui: World) -> None:
+    operator: Organisation = load(anhui, "org/operator")
+    operator.grant(actor="org/hrss", role="supervisor")
+    error = anhui.rejected(lambda: anhui.app.save(operator), LifecycleError)
+    assert "org/hrss does not appoint supervisor; only the root grants or withdraws it" in str(
+        error
+    )
+    operator = load(anhui, "org/operator")
+    operator.grant(actor="org/operator", role="provincial_hr_department")
+    error = anhui.rejected(lambda: anhui.app.save(operator), LifecycleError)
+    assert "org/operator does not appoint provincial_hr_department" in str(error)

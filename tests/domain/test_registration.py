@@ -178,7 +178,8 @@ def test_only_the_root_manages_organisations(hunan: World) -> None:
     )
     org: Organisation = load(hunan, "org/changsha")
     org.grant(actor="org/province", role="provincial_authority")
-    hunan.rejected(lambda: save(hunan, org), NotPermittedError)
+    error = hunan.rejected(lambda: save(hunan, org), LifecycleError)
+    assert "org/province does not appoint provincial_authority; only the root" in str(error)
 
 
 @pytest.mark.parametrize(
