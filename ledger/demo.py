@@ -47,7 +47,6 @@ from ledger.domain.registration import (
     Platform,
     Provider,
     age_check,
-    identity_of,
     with_check_character,
 )
 from ledger.domain.services import ServiceRecord
@@ -288,13 +287,7 @@ class Demo:
 
     def registered(self, registrant: Provider | Member) -> None:
         """``registrant``'s new registration with the claim of its identity (rule 4)."""
-        claim = Identity.claim(
-            None,
-            stream=identity_of(registrant) or "",
-            holder=registrant.id,
-            actor=registrant.registrar,
-        )
-        self.add(registrant, claim)
+        self.add(registrant, Identity.claimed_by(registrant, None))
 
     def attempt(self, label: str, *aggregates: LedgerAggregate) -> None:
         """A forbidden command: the rules must refuse it and nothing may be written."""

@@ -145,16 +145,7 @@ class Province:
     def claim(self, registrant: Provider | Member) -> Identity:
         """The claim of ``registrant``'s identity that its registration must write with it
         (rule 4): a new identity, or one whose earlier holder deregistered."""
-        stream = identity_of(registrant)
-        if stream is None:  # pragma: no cover - providers and members have identities
-            raise LedgerError(f"{registrant.id} has no identity to claim")
-        held = self.app.subject(stream)
-        return Identity.claim(
-            held if isinstance(held, Identity) else None,
-            stream=stream,
-            holder=registrant.id,
-            actor=registrant.registrar,
-        )
+        return Identity.claimed_by(registrant, self.app.subject(str(identity_of(registrant))))
 
     def enterprise(
         self,

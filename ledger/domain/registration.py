@@ -75,6 +75,11 @@ class Registrant(Subject):
         if self.deregistered is not None:
             raise LifecycleError(self.id, f"deregistered at {self.deregistered}")
 
+    def check_handled_by(self, ctx: RuleContext, actor: str) -> None:
+        """Once it has a platform, a platform handles it only from that platform or above."""
+        if self.platform is not None:
+            check_acts_for(ctx, self.id, actor, ctx.get(self.platform))
+
 
 class RealNameVerified(LedgerEvent):
     """A registrant's real identity was checked (AH 22, 26; HN 8(2), 18)."""
@@ -94,8 +99,7 @@ class RealNameVerified(LedgerEvent):
                 f"{held.holder if held is not None else 'no one'}; this registration is not "
                 "verified under it",
             )
-        if state.platform is not None:
-            check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
+        state.check_handled_by(ctx, self.actor)
 
     def apply(self, aggregate: Any) -> None:
         aggregate.verified = True
@@ -132,8 +136,7 @@ class Deregistered(LedgerEvent):
             actor = ctx.get(self.actor)
             if actor is not None:
                 actor.standing(ctx)
-            if state.platform is not None:
-                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
+            state.check_handled_by(ctx, self.actor)
 
     def apply(self, aggregate: Any) -> None:
         aggregate.deregistered = self.timestamp.isoformat()
@@ -269,6 +272,17 @@ class Identity(LedgerAggregate):
             raise LifecycleError(
                 registrant, f"{identity_label(self.id)} is already registered as {current.id}"
             )
+
+    @classmethod
+    def claimed_by(cls, registrant: Provider | Member, held: Any) -> Identity:
+        """The claim ``registrant``'s registration writes with it, by its registrar: of a
+        new identity (``held`` None), or of one whose earlier holder gives way."""
+        return cls.claim(
+            held if isinstance(held, Identity) else None,
+            stream=str(identity_of(registrant)),
+            holder=registrant.id,
+            actor=registrant.registrar,
+        )
 
     @classmethod
     def claim(cls, held: Identity | None, *, stream: str, holder: str, actor: str) -> Identity:
@@ -433,13 +447,14 @@ class Platform(Subject):
                     f"the {network.top} platform has no parent; every other platform has one "
                     f"({articles})",
                 )
-            for other in ctx.lookup("platforms", "top") if self.parent is None else ():
-                if other != stream and ctx.get(other).barred is None:
-                    raise LifecycleError(
-                        stream,
-                        f"the network has one {network.top} platform, and {other} is it "
-                        f"({articles})",
-                    )
+            if self.parent is None:
+                for other in ctx.lookup("platforms", "top"):
+                    if other != stream and ctx.get(other).barred is None:
+                        raise LifecycleError(
+                            stream,
+                            f"the network has one {network.top} platform, and {other} is it "
+                            f"({articles})",
+                        )
             if self.parent is not None:
                 parent = ctx.subject(self.parent, Platform, "parent platform")
                 parent.standing(ctx)
@@ -713,8 +728,7 @@ class Provider(Registrant):
             if until < ctx.day:
                 raise LifecycleError(state.id, f"qualification valid until {until} has expired")
             check_documents(state.id, "a qualification review", self.documents)
-            if state.platform is not None:
-                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
+            state.check_handled_by(ctx, self.actor)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.reviewed, aggregate.valid_until = True, self.valid_until
@@ -760,8 +774,7 @@ class Provider(Registrant):
             if parse_day(self.valid_until, state.id, "valid_until") < ctx.day:
                 raise LifecycleError(state.id, f"valid_until {self.valid_until} is already past")
             check_documents(state.id, "a re-verification", self.documents)
-            if state.platform is not None:
-                check_acts_for(ctx, state.id, self.actor, ctx.get(state.platform))
+            state.check_handled_by(ctx, self.actor)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.verified, aggregate.valid_until = True, self.valid_until
