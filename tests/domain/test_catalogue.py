@@ -20,6 +20,8 @@ from ledger.domain.registration import Provider
 from ledger.events import LedgerEvent
 from tests.domain.world import ITEM, World, assert_complies, at, client_entry
 
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
+
 FREE_FUNCTION = "法律法规、政策和经济动态等信息发布"  # HN 7(二), a public-interest function
 FORCE_MAJEURE = {"description": "暴雨红色预警,线下活动暂停", "evidence_sha256": "cd" * 32}
 

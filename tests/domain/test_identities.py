@@ -30,6 +30,8 @@ P1_CODE = "91430100MA4L00000F"  # provider/p1's, in both worlds
 E1_CODE = "91430181MA4L00000R"  # member/e1's
 NEW_CODE = "91430300MA4L00000R"
 
+pytestmark = pytest.mark.usefixtures("events_on_world_time")
+
 
 def load(world: World, stream: str) -> Any:
     return world.app.repository.get(stream)

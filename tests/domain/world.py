@@ -78,7 +78,14 @@ class World:
 
 def open_world(db: Database, policy: str, origin: str | None = None) -> World:
     """An open ledger under ``policy`` with its authorities, platforms, one admitted
-    provider with one commercial and one free item, and verified members."""
+    provider with one commercial and one free item, and verified members; its entries
+    timed by the world's clock, so the day its rules see is the day they record, whatever
+    the wall clock says (Asia/Shanghai's day turns at 16:00 UTC)."""
+    with event_clock(lambda: WORLD_START):
+        return _populated(db, policy, origin)
+
+
+def _populated(db: Database, policy: str, origin: str | None) -> World:
     keys = MemorySigners()
     root = LocalSigner.generate()
     keys.add("root", root)
