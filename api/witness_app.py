@@ -22,10 +22,24 @@ def get_witness(request: Request) -> Witness:
 WitnessDep = Annotated[Witness, Depends(get_witness)]
 
 
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it is longer than ``limit`` bytes: a declared length
+    over the limit is refused unread, and a body is never read past the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def add_checkpoint(request: Request, witness: WitnessDep) -> Response:
-    body = await request.body()
-    if len(body) > MAX_REQUEST:
-        return PlainTextResponse("request too large\n", status_code=413)
+    body = await bounded_body(request, MAX_REQUEST)
+    if body is None:
+        return PlainTextResponse(f"request larger than {MAX_REQUEST} bytes\n", status_code=413)
     answer = witness.add_checkpoint(body)
     # The content type exactly as given: C2SP wants "text/x.tlog.size" with no charset.
     return Response(

@@ -217,13 +217,16 @@ class LedgerApplication(Application[str]):
     # -- writing ---------------------------------------------------------------------------
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
-        """Seal and append the pending events of ``objs`` atomically, or nothing at all."""
+        """Seal and append the pending events of ``objs`` atomically, or nothing at all.
+
+        An object is an aggregate (its pending events, in order) or one event collected
+        from an aggregate, so a batch can interleave the events of several streams."""
         with self._write_lock:
             if self._keyring_position == 0:
                 self.refresh_keys()
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
-                ctx = self.decide([e for o in objs if o for e in o.pending_events])
+                ctx = self.decide([e for o in objs if o for e in _pending(o)])
                 if ctx is not None:
                     kwargs["read_set"] = _read_set(ctx, streams)
                 recordings = super().save(*objs, **kwargs)
@@ -524,6 +527,13 @@ class LedgerApplication(Application[str]):
             raise EntryRejectedError(f"{env.type!r} is not an event type of this ledger")
         if env.type not in KEY_EVENT_TYPES:
             check_shape(env.stream, event_class(env.type), env.body)
+        if env.type == "MemberRegistered" and env.body.get("kind") == "person":
+            raise EntryRejectedError(
+                f"{env.stream}: a person is registered through the ledger's own command, "
+                "which computes the index of the ID-card number with the vault's key (rule 4) "
+                "and the age check from the birth date (AH 25); a client-signed entry can "
+                "show neither"
+            )
         self._check_time(env)
         return entry
 
@@ -617,6 +627,11 @@ def _check_not_overtaken(ctx: RuleContext, events: list[Any]) -> None:
                 f"another writer appended to {stream} first (it is at version {version}); "
                 "reload and try again"
             )
+
+
+def _pending(obj: Any) -> list[Any]:
+    """The events ``obj`` adds to a batch: an aggregate's pending ones, or the event itself."""
+    return [obj] if isinstance(obj, LedgerEvent) else list(obj.pending_events)
 
 
 def _read_set(ctx: RuleContext, written: set[str]) -> dict[str, int]:

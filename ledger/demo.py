@@ -1,16 +1,19 @@
 """A demonstration province: deterministic synthetic data that looks like the real thing.
 
 ``run_demo`` opens a ledger under one policy and records a province's life through the
-real commands, so every hard rule is checked as it would be in production: authorities,
-a hub (Hunan) or cloud platform (Anhui), windows, hundreds of providers, thousands of
-members, items, orders and payments, vouchers (Anhui), service records with evidence,
-evaluations, complaints escalating through mediation, supervision, a blacklisting and a
-termination notice. It also plants misconduct for later detection (records late by the
-HN 23 deadline, where the policy sets one; one evidence file behind several records; a
-burst of registrations before an assessment: a window's quarter in Hunan, the
-operator's annual evaluation in Anhui; a voucher priced above the item's normal price)
-and attempts forbidden commands, which the rules refuse; the summary counts those
-refusals by rule, and counts misconduct and supervision from what the log holds.
+real commands, so every hard rule is checked as it would be in production: authorities
+and platforms each in its region (administrative division codes), a hub (Hunan) or cloud
+platform (Anhui), windows, hundreds of providers, thousands of members, items, orders
+and payments, vouchers (Anhui), service records with evidence, evaluations, complaints
+escalating through mediation to the authority of the locality (Hunan) or 省人社厅 (Anhui,
+which also handles complaints against the operator), supervision, a blacklisting, a
+qualification cancelled by the local authority (Hunan) and a termination notice. It also
+plants misconduct for later detection (records late by the HN 23 deadline, where the
+policy sets one; one evidence file behind several records; a burst of registrations
+before an assessment: a window's quarter in Hunan, the operator's annual evaluation in
+Anhui; a voucher priced above the item's normal price) and attempts forbidden commands,
+which the rules refuse; the summary counts those refusals by rule, and counts misconduct
+and supervision from what the log holds.
 
 Everything derives from the seed: keys, salts, times (a simulated clock) and choices,
 so the same seed gives byte-identical entries.
@@ -47,7 +50,9 @@ from ledger.domain.registration import (
     Platform,
     Provider,
     age_check,
+    region_prefix,
     with_check_character,
+    within,
 )
 from ledger.domain.services import ServiceRecord
 from ledger.domain.supervision import (
@@ -61,7 +66,7 @@ from ledger.domain.supervision import (
     WorkPlan,
 )
 from ledger.domain.trading import Deposit, GovernmentPurchase, Order, Voucher
-from ledger.events import LedgerAggregate, event_clock
+from ledger.events import LedgerAggregate, LedgerEvent, event_clock
 from ledger.keys import Key
 from ledger.keystore import Keystore, MemorySigners, log_actor
 from ledger.policy import PolicyPack, available_packs
@@ -90,6 +95,48 @@ HN_INDUSTRIES = (
     ("电子信息", "长沙"),
 )
 AH_CITIES = ("合肥", "芜湖", "蚌埠", "安庆", "阜阳", "马鞍山")
+#: The administrative division codes (GB/T 2260) of the places the demo's authorities and
+#: platforms serve: a county's code lies within its city's, a city's within its province's.
+DIVISIONS = {
+    "湖南省": "430000",
+    "长沙": "430100",
+    "株洲": "430200",
+    "湘潭": "430300",
+    "衡阳": "430400",
+    "邵阳": "430500",
+    "岳阳": "430600",
+    "常德": "430700",
+    "张家界": "430800",
+    "益阳": "430900",
+    "郴州": "431000",
+    "永州": "431100",
+    "怀化": "431200",
+    "娄底": "431300",
+    "湘西": "433100",
+    "浏阳": "430181",
+    "宁乡": "430182",
+    "醴陵": "430281",
+    "攸县": "430223",
+    "湘乡": "430381",
+    "韶山": "430382",
+    "耒阳": "430481",
+    "常宁": "430482",
+    "汨罗": "430681",
+    "临湘": "430682",
+    "津市": "430781",
+    "澧县": "430723",
+    "资兴": "431081",
+    "宜章": "431022",
+    "沅江": "430981",
+    "桃江": "430922",
+    "安徽省": "340000",
+    "合肥": "340100",
+    "芜湖": "340200",
+    "蚌埠": "340300",
+    "马鞍山": "340500",
+    "安庆": "340800",
+    "阜阳": "341200",
+}
 CATEGORIES = ("融资对接", "管理咨询", "人才培训", "法律服务", "技术创新", "市场开拓", "创业辅导")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超秀霞平刚桂"
@@ -129,6 +176,7 @@ SUPERVISION = {
     "PlatformTerminationNoticed": "termination notices given",
     "PartyNotified": "affected parties notified of a termination",
     "ProviderBlacklisted": "providers blacklisted",
+    "ProviderQualificationCancelled": "provider qualifications cancelled",
     "MemberBlacklisted": "members blacklisted",
     "FundRecoveryOrdered": "fund recoveries ordered",
     "AwardRevoked": "awards revoked",
@@ -229,7 +277,8 @@ class Demo:
         # the key of the persons' ID-card index: from the seed, so a seed gives the same
         # entries whatever the vault's master key (synthetic people, not a secret)
         self.index_key = rng.randbytes(32)
-        self.pending: list[LedgerAggregate] = []
+        self.pending: list[LedgerAggregate | LedgerEvent] = []
+        self.agreement: Agreement | None = None  # the network's user agreement (HN 8(3))
         self.counters: Counter[str] = Counter()
         self.roles: Counter[str] = Counter()
         self.hunan = app.policy.name == HUNAN
@@ -240,6 +289,8 @@ class Demo:
         self.promotions: list[Promotion] = []
         self.vouchers: list[Voucher] = []
         self.complaints_against: Counter[str] = Counter()
+        #: authorities that act by locality (HN 19(4), 24) -> their division codes
+        self.authority_regions: dict[str, str] = {}
         self.barred: set[str] = set()
         self.reused = hashlib.sha256(rng.randbytes(32)).hexdigest()
         self.burst_done = self.blacklist_done = self.notice_done = False
@@ -254,7 +305,7 @@ class Demo:
     def digest(self) -> str:
         return hashlib.sha256(self.rng.randbytes(32)).hexdigest()
 
-    def add(self, *aggregates: LedgerAggregate) -> None:
+    def add(self, *aggregates: LedgerAggregate | LedgerEvent) -> None:
         self.pending.extend(aggregates)
         if len(self.pending) >= BATCH:
             self.flush()
@@ -347,14 +398,25 @@ class Demo:
         return with_check_character("91" + region + body)
 
     def organisation(
-        self, stream: str, name: str, roles: list[str], parent: str | None = None
+        self,
+        stream: str,
+        name: str,
+        roles: list[str],
+        parent: str | None = None,
+        place: str | None = None,
     ) -> str:
+        """An organisation; one that serves a ``place`` is registered with its division
+        code, and an authority of the policy's locality is remembered with it."""
         self.enrol(stream, roles[0])
+        region = DIVISIONS[place] if place is not None else None
         self.add(
             Organisation.register(
-                stream=stream, actor="root", name=name, roles=roles, parent=parent
+                stream=stream, actor="root", name=name, roles=roles, parent=parent, region=region
             )
         )
+        locality = self.app.policy.parameters.locality
+        if region is not None and locality is not None and set(roles) & set(locality.roles):
+            self.authority_regions[stream] = region
         return stream
 
     def platform(
@@ -369,7 +431,12 @@ class Demo:
     ) -> str:
         self.enrol(stream, f"{level} platform")
         platform = Platform.apply_for(
-            stream=stream, actor=stream, name=name, level=level, parent=parent, region=region
+            stream=stream,
+            actor=stream,
+            name=name,
+            level=level,
+            parent=parent,
+            region=DIVISIONS[region],
         )
         if recommender is not None:
             platform.recommend(actor=recommender)
@@ -398,8 +465,13 @@ class Demo:
             ],
             valid_until=(self.clock.day + timedelta(days=365 * 3)).isoformat(),
         )
+        claim = Identity.claimed_by(provider, None)
+        registered = provider.take_events()
         provider.admit(actor=reviewer, platform=home)
-        self.registered(provider)
+        accepted = []
+        if self.agreement is not None and self.app.policy.parameters.provider_agreement:
+            accepted = [Acceptance.accept(actor=stream, agreement=self.agreement.id, version=1)]
+        self.add(*registered, claim, *accepted, provider)  # accepted before admission (HN 8(3))
         return provider
 
     def enterprise(self, registrar: str, home: str, region: str, *, key: bool = True) -> str:
@@ -547,7 +619,10 @@ class DemoProvince(Demo):
         self.county_windows: list[str] = []
         if self.hunan:
             self.authority = self.organisation(
-                "org/hn-province", "湖南省经济和信息化委员会", ["provincial_authority"]
+                "org/hn-province",
+                "湖南省经济和信息化委员会",
+                ["provincial_authority"],
+                place="湖南省",
             )
             self.hub = self.platform(
                 "platform/hub",
@@ -561,7 +636,10 @@ class DemoProvince(Demo):
             self.city_authority: dict[str, str] = {}
             for i, city in enumerate(HN_CITIES[: max(2, min(8, int(8 * scale) or 2))]):
                 city_org = self.organisation(
-                    f"org/hn-city-{i + 1:02d}", f"{city}市经济和信息化局", ["city_authority"]
+                    f"org/hn-city-{i + 1:02d}",
+                    f"{city}市经济和信息化局",
+                    ["city_authority"],
+                    place=city,
                 )
                 self.city_authority[city] = city_org
                 window = self.platform(
@@ -576,6 +654,12 @@ class DemoProvince(Demo):
                 self.windows.append(window)
                 self.region_of[window] = city
                 for j, county in enumerate(HN_COUNTIES[city]):
+                    self.organisation(  # a county authority: the locality of its window
+                        f"org/hn-county-{i + 1:02d}{j + 1}",
+                        f"{county}工业和信息化局",
+                        ["city_authority"],
+                        place=county,
+                    )
                     cw = self.platform(
                         f"platform/county-{i + 1:02d}{j + 1}",
                         f"{county}中小企业综合窗口服务平台",
@@ -608,6 +692,7 @@ class DemoProvince(Demo):
                 stream="agreement/platform-user",
                 actor=self.hub,
                 title="湖南省中小企业公共服务平台网络用户协议",
+                parties=["provider", "member"],
                 sha256=self.digest(),
                 effective_from=self.clock.day.isoformat(),
             )
@@ -615,13 +700,19 @@ class DemoProvince(Demo):
             self.free_function = "服务受理、服务接转、服务记录、服务评价"
         else:
             self.hrss = self.organisation(
-                "org/ah-hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"]
+                "org/ah-hrss",
+                "安徽省人力资源和社会保障厅",
+                ["provincial_hr_department"],
+                place="安徽省",
             )
             self.finance = self.organisation(
-                "org/ah-finance", "安徽省财政厅", ["provincial_finance_department"]
+                "org/ah-finance", "安徽省财政厅", ["provincial_finance_department"], place="安徽省"
             )
             bureau = self.organisation(
-                "org/ah-employment", "安徽省劳动就业服务局", ["government_department"]
+                "org/ah-employment",
+                "安徽省劳动就业服务局",
+                ["government_department"],
+                place="安徽省",
             )
             self.head = self.organisation(
                 "org/ah-employment-head",
@@ -649,6 +740,7 @@ class DemoProvince(Demo):
                     f"org/ah-hr-{i + 1:02d}",
                     f"{c}市人力资源和社会保障局",
                     ["government_department"],
+                    place=c,
                 )
                 for i, c in enumerate(AH_CITIES)
             ]
@@ -663,6 +755,7 @@ class DemoProvince(Demo):
                 stream="agreement/cloud-user",
                 actor=self.operator,
                 title="安徽省创业服务云平台用户服务协议",
+                parties=["provider", "member"],
                 sha256=self.digest(),
                 effective_from=self.clock.day.isoformat(),
             )
@@ -725,7 +818,8 @@ class DemoProvince(Demo):
                         payment_ref=f"DEP-{i:05d}",
                     )
                 )
-            if rng.random() < 0.6:
+            signed = self.app.policy.parameters.provider_agreement is not None
+            if self.agreement is not None and not signed and rng.random() < 0.6:
                 self.add(Acceptance.accept(actor=provider, agreement=self.agreement.id, version=1))
             if i % 40 == 39:
                 self.clock.next_day()
@@ -778,6 +872,17 @@ class DemoProvince(Demo):
         self.flush()
         early = self.sketch_item(applicant, "未准入服务", fee_fen=10_000)
         self.attempt("publishing before verification and admission", early)
+        if self.app.policy.parameters.provider_agreement is not None:
+            newcomer.verify_real_name(actor=self.reviewer, method="统一社会信用代码核验")
+            newcomer.review(
+                actor=self.reviewer,
+                documents=[{"type": "营业执照", "sha256": self.digest()}],
+                valid_until=(self.clock.day + timedelta(days=365)).isoformat(),
+            )
+            self.add(newcomer)
+            self.flush()
+            newcomer.admit(actor=self.reviewer, platform=self.reviewer)
+            self.attempt("admission without accepting the user agreement", newcomer)
         registrar = self.windows[0] if self.hunan else self.operator
         unverified = self.next_id("member")
         member = Member.register(
@@ -975,6 +1080,11 @@ class DemoProvince(Demo):
     def complaint(self) -> None:
         if not self.orders:
             return
+        supervised = self.app.policy.parameters.complaint_supervisors is not None
+        first = len(self.complaints) >= 3 and not self.counters["operator-complaint"]
+        if supervised and (first or self.rng.random() < 0.1):
+            self.operator_complaint()
+            return
         order, buyer, provider = self.rng.choice(self.orders[-200:])
         if provider in self.barred:
             return
@@ -992,8 +1102,46 @@ class DemoProvince(Demo):
         self.complaints.append(complaint.id)
         self.complaints_against[provider] += 1
 
+    def operator_complaint(self) -> None:
+        """A complaint against the cloud operator itself (AH 10(5), 14(3)): never handled by
+        the operator, a party to it, but by 省人社厅, which supervises it (AH 7)."""
+        complaint = Complaint.register(
+            stream=self.next_id("complaint"),
+            complainant=self.rng.choice(self.members),
+            respondent=self.operator,
+            about=None,
+            summary=self.rng.choice(("平台咨询长时间无人回复", "投诉处理不及时", "服务排名不公")),
+        )
+        reference = f"RST{self.counters['complaint']:05d}"
+        if not self.counters["operator-complaint"]:
+            self.add(complaint)
+            self.flush()
+            own: Complaint = self.app.repository.get(complaint.id)
+            own.acknowledge(actor=self.operator, reference=reference)
+            self.attempt("the operator handling a complaint against itself", own)
+            complaint = self.app.repository.get(complaint.id)
+        self.counters["operator-complaint"] += 1
+        complaint.acknowledge(actor=self.hrss, reference=reference)
+        self.add(complaint)
+        self.complaints.append(complaint.id)
+
     def handler(self, provider: str) -> str:
         return self.home_of[provider] if self.hunan else self.operator
+
+    def local_authority(self, subject: str) -> str:
+        """The authority of the locality (HN 19(4), 24) where ``subject`` was onboarded: of
+        those whose region holds its onboarding platform's, the one of the narrowest."""
+        where = DIVISIONS[self.region_of[self.home_of[subject]]]
+        holding = [org for org, code in self.authority_regions.items() if within(where, code)]
+        return max(holding, key=lambda org: len(region_prefix(self.authority_regions[org])))
+
+    def outsider(self, subject: str) -> str | None:
+        """An authority whose region does not hold ``subject``'s onboarding platform's."""
+        where = DIVISIONS[self.region_of[self.home_of[subject]]]
+        return next(
+            (org for org, code in self.authority_regions.items() if not within(where, code)),
+            None,
+        )
 
     def advance_complaints(self) -> None:
         if not self.complaints:
@@ -1001,7 +1149,13 @@ class DemoProvince(Demo):
         stream = self.rng.choice(self.complaints[-30:])
         complaint: Complaint = self.app.repository.get(stream)
         rng = self.rng
-        if complaint.status == "acknowledged":
+        if complaint.status == "acknowledged" and complaint.respondent not in self.home_of:
+            # no platform onboarded the respondent (AH 7: the operator): its handler resolves
+            complaint.resolve(
+                actor=str(complaint.handler),
+                outcome=rng.choice(("责令运营商整改", "已督促限期答复")),
+            )
+        elif complaint.status == "acknowledged":
             complaint.mediate(actor=self.handler(complaint.respondent), level="platform")
         elif complaint.status == "mediating":
             if complaint.levels == ["platform"] and rng.random() < 0.35:
@@ -1011,9 +1165,16 @@ class DemoProvince(Demo):
                     actor=complaint.mediator or self.mediator,
                     outcome=rng.choice(("退还部分费用", "重新提供服务", "赔礼道歉")),
                 )
+        elif complaint.status == "mediation failed" and self.authority_regions:
+            stray = self.outsider(complaint.respondent)
+            if stray is not None and not self.counters["stray-mediation"]:
+                self.counters["stray-mediation"] += 1
+                elsewhere: Complaint = self.app.repository.get(stream)
+                elsewhere.mediate(actor=stray, level="authority")
+                self.attempt("mediation by the authority of another locality", elsewhere)
+            complaint.mediate(actor=self.local_authority(complaint.respondent), level="authority")
         elif complaint.status == "mediation failed":
-            mediator = self.city_mediator(complaint.respondent) if self.hunan else self.mediator
-            complaint.mediate(actor=mediator, level="authority")
+            complaint.mediate(actor=self.mediator, level="authority")
         elif complaint.status == "resolved":
             complaint.close(
                 feedback=rng.choice(("满意", "基本满意", "不满意")), satisfied=rng.random() < 0.7
@@ -1021,14 +1182,6 @@ class DemoProvince(Demo):
         else:
             return
         self.add(complaint)
-
-    def city_mediator(self, provider: str) -> str:
-        home = self.home_of[provider]
-        region = self.region_of[home]
-        for city, org in self.city_authority.items():
-            if region == city or region in HN_COUNTIES.get(city, ()):
-                return org
-        return self.mediator
 
     def promotion(self) -> None:
         provider = self.rng.choice(self.providers)
@@ -1231,6 +1384,10 @@ class DemoProvince(Demo):
         if progress > 0.5 and not self.blacklist_done:
             self.blacklist_done = True
             self.blacklist()
+        cancels = "ProviderQualificationCancelled" in self.app.policy.permissions
+        if cancels and self.authority_regions and progress > 0.65 and not self.counters["hn24"]:
+            self.counters["hn24"] += 1
+            self.disqualify()
         if progress > 0.55 and self.promotions and not self.counters["promotion-change"]:
             self.counters["promotion-change"] += 1
             self.flush()
@@ -1271,6 +1428,7 @@ class DemoProvince(Demo):
     def blacklist(self) -> None:
         provider = max(self.providers[3:], key=lambda p: (self.complaints_against[p], p))
         self.flush()
+        paying = self.order_being_paid(provider)
         state: Provider = self.app.repository.get(provider)
         state.blacklist(actor=self.blacklister, reason="多次投诉查实、虚假宣传")
         self.add(state)
@@ -1278,6 +1436,57 @@ class DemoProvince(Demo):
         self.barred.add(provider)
         attempt = self.sketch_item(provider, "新服务", fee_fen=30_000)
         self.attempt("a blacklisted provider publishing", attempt)
+        self.release_frozen(paying)
+
+    def disqualify(self) -> None:
+        """HN 24: the authority of the locality where a provider much complained against
+        was onboarded cancels its qualification; an authority of another locality cannot."""
+        provider = max(
+            (p for p in self.providers[3:] if p not in self.barred),
+            key=lambda p: (self.complaints_against[p], p),
+        )
+        self.flush()
+        reason = "服务信誉差、损害消费者权益,取消平台网络服务资格"
+        stray = self.outsider(provider)
+        if stray is not None:
+            elsewhere: Provider = self.app.repository.get(provider)
+            elsewhere.cancel_qualification(actor=stray, reason=reason)
+            self.attempt(
+                "a qualification cancelled by the authority of another locality", elsewhere
+            )
+        state: Provider = self.app.repository.get(provider)
+        state.cancel_qualification(actor=self.local_authority(provider), reason=reason)
+        self.add(state)
+        self.flush()
+        self.barred.add(provider)
+
+    def order_being_paid(self, provider: str) -> str:
+        """An online order of ``provider`` whose payment was initiated, not yet settled."""
+        item = self.items[provider][0]
+        order = Order.create(
+            stream=self.next_id("order"),
+            buyer=self.rng.choice(self.members),
+            item=item,
+            provider=provider,
+            channel="online",
+            price_fen=self.item_fee[item],
+        )
+        order.initiate_payment(method="wechat")
+        self.add(order)
+        self.flush()
+        return order.id
+
+    def release_frozen(self, order_id: str) -> None:
+        """Rule 4 (AH 28; HN 24): the payment to the seller blacklisted meanwhile is frozen,
+        and the operator that settles payments cancels the order, releasing the buyer."""
+        frozen: Order = self.app.repository.get(order_id)
+        frozen.settle(actor=self.settler, payment_ref=f"PAY-{order_id}")
+        self.attempt("settling a payment to a blacklisted provider", frozen)
+        frozen = self.app.repository.get(order_id)
+        frozen.cancel(
+            actor=self.settler, reason="服务商被列入黑名单,付款冻结,订单取消并退回已付款项"
+        )
+        self.add(frozen)
 
     def recover(self) -> None:
         """HN 25 against the window that entered the records sharing one evidence file:

@@ -105,6 +105,11 @@ class LedgerAggregate(BaseAggregate[str]):
     def standing(self, ctx: Any) -> None:
         """Raise when this subject may not act now (unverified, unadmitted, barred)."""
 
+    def take_events(self) -> list[LedgerEvent]:
+        """The pending events, taken out to be saved on their own: a batch may put another
+        stream's entries between them and the ones this aggregate triggers next."""
+        return [e for e in self.collect_events() if isinstance(e, LedgerEvent)]
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         if "Event" not in cls.__dict__:
             cls.Event = LedgerEvent  # keeps eventsourcing from redefining our event classes

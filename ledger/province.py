@@ -22,11 +22,14 @@ from ledger.disclosures import DisclosureVault
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.errors import RuleViolationError
 from ledger.domain.registration import (
+    Acceptance,
+    Agreement,
     Identity,
     Member,
     Organisation,
     Platform,
     Provider,
+    acceptance_stream,
     age_check,
     identity_of,
 )
@@ -88,12 +91,25 @@ class Province:
     # -- subjects -------------------------------------------------------------------------
 
     def organisation(
-        self, stream: str, name: str, roles: list[str], *, parent: str | None = None
+        self,
+        stream: str,
+        name: str,
+        roles: list[str],
+        *,
+        parent: str | None = None,
+        region: str | None = None,
     ) -> str:
+        """An organisation; an authority that acts by locality with its ``region``, an
+        administrative division code (GB/T 2260; HN 19(4), 24)."""
         self._save_enrolled(
             stream,
             Organisation.register(
-                stream=stream, actor=self.root, name=name, roles=roles, parent=parent
+                stream=stream,
+                actor=self.root,
+                name=name,
+                roles=roles,
+                parent=parent,
+                region=region,
             ),
         )
         return stream
@@ -110,7 +126,8 @@ class Province:
         recommender: str | None = None,
         certificate: str,
     ) -> Platform:
-        """A platform that applied, was recommended (windows) and certified."""
+        """A platform that applied, was recommended (windows) and certified; ``region`` is
+        the administrative division code (GB/T 2260) it serves, within its parent's."""
         platform = Platform.apply_for(
             stream=stream, actor=stream, name=name, level=level, parent=parent, region=region
         )
@@ -132,15 +149,63 @@ class Province:
         documents: list[dict[str, Any]],
         valid_until: str,
     ) -> Provider:
-        """A provider that applied, was real-name verified, reviewed and admitted."""
+        """A provider that applied, was real-name verified, reviewed, accepted the user
+        agreements for providers in effect (where the policy admits under them, HN 8(3)),
+        and was admitted."""
         provider = Provider.apply_for(
             stream=stream, actor=stream, name=name, credit_code=credit_code, categories=categories
         )
         provider.verify_real_name(actor=reviewer, method="unified social credit code check")
         provider.review(actor=reviewer, documents=documents, valid_until=valid_until)
+        claim = self.claim(provider)
+        registered = provider.take_events()
         provider.admit(actor=reviewer, platform=platform)
-        self._save_enrolled(stream, provider, self.claim(provider))
+        self._save_enrolled(
+            stream, *registered, claim, *self.acceptances(stream, "provider"), provider
+        )
         return provider
+
+    def acceptances(self, party: str, kind: str) -> list[Acceptance]:
+        """``party``'s acceptance of each agreement for its ``kind`` in the version in
+        effect today, where it has not accepted that version (or a later one) yet."""
+        today = local_date(self.app.clock())
+        out = []
+        for stream in self.app.find("agreements", kind):
+            agreement = self.app.subject(stream)
+            version = agreement.version_on(today) if isinstance(agreement, Agreement) else None
+            if version is None:
+                continue
+            held = self.app.subject(acceptance_stream(stream, party))
+            if not isinstance(held, Acceptance):
+                out.append(Acceptance.accept(actor=party, agreement=stream, version=version))
+            elif max(held.accepted) < version:
+                held.accept_version(actor=party, agreement=stream, version=version)
+                out.append(held)
+        return out
+
+    def agreement(
+        self,
+        stream: str,
+        *,
+        by: str,
+        title: str,
+        parties: list[str],
+        sha256: str,
+        effective_from: date | None = None,
+    ) -> Agreement:
+        """A user agreement published by ``by`` (HN 8(3)), in effect from today unless
+        another day is given; ``sha256`` is the digest of its text."""
+        day = effective_from or local_date(self.app.clock())
+        agreement = Agreement.publish(
+            stream=stream,
+            actor=by,
+            title=title,
+            parties=parties,
+            sha256=sha256,
+            effective_from=day.isoformat(),
+        )
+        self.app.save(agreement)
+        return agreement
 
     def claim(self, registrant: Provider | Member) -> Identity:
         """The claim of ``registrant``'s identity that its registration must write with it

@@ -236,16 +236,19 @@ PROVIDER, ITEM, MEMBER = "provider/1", "item/1", "member/1"
 def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> None:
     """What a service record needs under the Hunan pack, through the real commands: the
     authorities, a certified hub and one certified window platform per client (each
-    client records as its platform), an admitted provider, its item, and a member."""
+    client records as its platform), the hub's agreement with providers, an admitted
+    provider, its item, and a member."""
     province = Province(app, signers)
-    province.organisation("org/province", "省中小企业主管部门", ["provincial_authority"])
-    province.organisation("org/city", "市中小企业主管部门", ["city_authority"])
+    province.organisation(
+        "org/province", "省中小企业主管部门", ["provincial_authority"], region="430000"
+    )
+    province.organisation("org/city", "市中小企业主管部门", ["city_authority"], region="430100")
     province.platform(
         "platform/hub",
         name="省枢纽服务平台",
         level="hub",
         parent=None,
-        region="湖南省",
+        region="430000",
         certifier="org/province",
         certificate="HUB-1",
     )
@@ -255,11 +258,18 @@ def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> No
             name=f"窗口服务平台 {i}",
             level="city",
             parent="platform/hub",
-            region=f"城市 {i}",
+            region="430100",  # every window in the city of org/city
             certifier="org/province",
             recommender="org/city",
             certificate=f"WIN-{i}",
         )
+    province.agreement(  # the user agreement a provider signs before admission (HN 8(3))
+        "agreement/providers",
+        by="platform/hub",
+        title="服务商入驻协议",
+        parties=["provider"],
+        sha256="cd" * 32,
+    )
     province.provider(
         PROVIDER,
         name="管理咨询有限公司",

@@ -31,6 +31,7 @@ POLICY = "hunan-sme-2015"
 PROVINCIAL_AUTHORITY = "org/province"
 CITY_AUTHORITIES = {"platform/changsha": "org/changsha", "platform/zhuzhou": "org/zhuzhou"}
 HUB = "platform/hub"
+PROVIDER_AGREEMENT = "agreement/providers"  # the hub's user agreement with providers (HN 8(3))
 CHANGSHA = "platform/changsha"
 ZHUZHOU = "platform/zhuzhou"
 PROVIDER = "provider/001"
@@ -40,8 +41,8 @@ MEMBER = MEMBERS[0]  # the enterprise ``service_record`` serves
 BASIS_DATE = "2026-11-20"
 
 WINDOWS = {
-    CHANGSHA: ("长沙市综合窗口服务平台", "长沙", "HN-WIN-0001"),
-    ZHUZHOU: ("株洲市综合窗口服务平台", "株洲", "HN-WIN-0002"),
+    CHANGSHA: ("长沙市综合窗口服务平台", "430100", "HN-WIN-0001"),
+    ZHUZHOU: ("株洲市综合窗口服务平台", "430200", "HN-WIN-0002"),
 }
 ITEM_FIELDS: dict[str, Any] = {
     "title": "企业管理咨询",
@@ -57,10 +58,11 @@ ITEM_FIELDS: dict[str, Any] = {
 
 #: Entries ``open_ledger`` writes: LedgerOpened; a key and OrganisationRegistered per
 #: authority (3); the hub's key, application and certificate; per window (2) a key,
-#: application, recommendation and certificate; the provider's key, application,
-#: verification, review, admission and identity claim; the item; per member (3) its
+#: application, recommendation and certificate; the hub's agreement with providers; the
+#: provider's key, application, verification, review, identity claim, acceptance of the
+#: agreement and admission; the item; per member (3) its
 #: registration, verification, key and identity claim.
-OPENING_ENTRIES = 1 + 3 * 2 + 3 + 2 * 4 + 6 + 1 + 3 * 4
+OPENING_ENTRIES = 1 + 3 * 2 + 3 + 2 * 4 + 1 + 7 + 1 + 3 * 4
 
 
 @cache
@@ -164,20 +166,32 @@ def open_ledger(
     app.open_ledger(policy=POLICY, root_actor="root", root_signers=[root], log_signer=log)
     opened = OpenLedger(db, app, signers, root, log, signers.enrolled)
     p = opened.province
-    p.organisation(PROVINCIAL_AUTHORITY, "湖南省经济和信息化委员会", ["provincial_authority"])
-    p.organisation(CITY_AUTHORITIES[CHANGSHA], "长沙市经济和信息化局", ["city_authority"])
-    p.organisation(CITY_AUTHORITIES[ZHUZHOU], "株洲市工业和信息化局", ["city_authority"])
+    p.organisation(
+        PROVINCIAL_AUTHORITY, "湖南省经济和信息化委员会", ["provincial_authority"], region="430000"
+    )
+    for window, authority, name in (
+        (CHANGSHA, CITY_AUTHORITIES[CHANGSHA], "长沙市经济和信息化局"),
+        (ZHUZHOU, CITY_AUTHORITIES[ZHUZHOU], "株洲市工业和信息化局"),
+    ):
+        p.organisation(authority, name, ["city_authority"], region=WINDOWS[window][1])
     p.platform(
         HUB,
         name="湖南省中小企业公共服务平台",
         level="hub",
         parent=None,
-        region="湖南省",
+        region="430000",
         certifier=PROVINCIAL_AUTHORITY,
         certificate="HN-HUB-0001",
     )
     for window in WINDOWS:
         add_window(opened, window)
+    p.agreement(
+        PROVIDER_AGREEMENT,
+        by=HUB,
+        title="湖南省中小企业公共服务平台网络服务商入驻协议",
+        parties=["provider"],
+        sha256="cd" * 32,
+    )
     p.provider(
         PROVIDER,
         name="长沙智达管理咨询有限公司",
@@ -215,8 +229,8 @@ def add_window(
     process would. ``own_key``: the platform keeps its key itself (it signs its own
     entries as a client), so ``ledger.signers`` holds no key for it.
     """
-    name, region, certificate = WINDOWS.get(
-        stream, (f"{stream} 综合窗口服务平台", stream.rsplit("/", 1)[-1], f"HN-{stream}")
+    name, region, certificate = WINDOWS.get(  # another window: in Changsha, which recommends it
+        stream, (f"{stream} 综合窗口服务平台", WINDOWS[CHANGSHA][1], f"HN-{stream}")
     )
     recommender = CITY_AUTHORITIES.get(stream, CITY_AUTHORITIES[CHANGSHA])
     province: Province = ledger.province

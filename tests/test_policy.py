@@ -82,13 +82,15 @@ def test_every_section_6_parameter_is_a_field() -> None:
         "free_service_functions",
         "satisfied_evaluation",
         "evidence_types",
-        "key_registrars",
         "platform_network",
         "offline_risk_notice",
+        "provider_agreement",
         "appointments",
         "government_payees",
         "admin_authorisation",
         "data_sharing",
+        "locality",
+        "complaint_supervisors",
     }
 
 
@@ -142,9 +144,17 @@ def test_hunan_parameters_and_articles() -> None:
         "用户评价意见",
     )
     assert p.evidence_types.articles == ("HN 23",)
-    assert p.key_registrars.roles == ("hub_operator",)
     assert (p.government_payees, p.admin_authorisation, p.data_sharing) == (None, None, None)
+    assert p.provider_agreement is not None
+    assert p.provider_agreement.articles == ("HN 8(3)",)
     assert "省枢纽服务平台运营机构" in load_pack(HUNAN).roles["hub_operator"]
+    assert p.locality is not None
+    assert (p.locality.province, p.locality.roles, p.locality.articles) == (
+        "430000",
+        ("provincial_authority", "city_authority"),
+        ("HN 19(4)", "HN 24"),
+    )
+    assert p.complaint_supervisors is None
 
 
 def test_anhui_parameters_and_articles() -> None:
@@ -169,7 +179,7 @@ def test_anhui_parameters_and_articles() -> None:
     assert "AH 14" in p.free_service_functions.articles
     assert (p.satisfied_evaluation.at_least, p.satisfied_evaluation.scale_max) == (4, 5)
     assert p.evidence_types is None
-    assert p.key_registrars.roles == ("cloud_operator",)
+    assert p.provider_agreement is None
     assert p.government_payees is not None
     assert p.government_payees.articles == ("AH 6",)
     assert p.admin_authorisation is not None
@@ -177,6 +187,10 @@ def test_anhui_parameters_and_articles() -> None:
     assert p.data_sharing is not None
     assert p.data_sharing.articles == ("AH 34",)
     assert pack.roles["cloud_operator"] == "云平台运营商"
+    assert p.locality is None  # 省人社厅 supervises the one cloud platform, province-wide
+    assert p.complaint_supervisors is not None
+    assert p.complaint_supervisors.roles == {"cloud_operator": "provincial_hr_department"}
+    assert "AH 7" in p.complaint_supervisors.articles
 
 
 @pytest.mark.parametrize(
@@ -291,7 +305,7 @@ def _delete(path: str) -> Callable[[Raw], None]:
             "parameters.termination_notice.articles[0]: String should match pattern",
         ),
         (
-            _set("parameters.key_registrars.roles", ["somebody"]),
+            _set("permissions.AgreementPublished.roles", ["somebody"]),
             "roles used but not defined in roles: somebody",
         ),
         (
@@ -299,6 +313,22 @@ def _delete(path: str) -> Callable[[Raw], None]:
             "parameters.satisfied_evaluation: Value error, at_least 6 > scale_max 5",
         ),
         (_set("hard_rules", []), "must list the ledger invariants [12, 13]"),
+        (
+            _set("parameters.locality.province", "430100"),
+            "parameters.locality.province: String should match pattern",
+        ),
+        (
+            _set("parameters.locality.roles", ["county_authority"]),
+            "roles used but not defined in roles: county_authority",
+        ),
+        (
+            _set(
+                "parameters.complaint_supervisors",
+                {"roles": {"hub_operator": "nobody"}, "articles": ["HN 24"]},
+            ),
+            "roles used but not defined in roles: nobody",
+        ),
+        (_delete("parameters.locality"), "parameters.locality: Field required"),
         (_set("name", "hunan-sme-2016"), "[0].name 'hunan-sme-2016' differs from the file name"),
     ],
 )
@@ -410,17 +440,19 @@ def test_a_third_province_pack_loads_from_a_file(tmp_path: Path) -> None:
             "free_service_functions": None,
             "satisfied_evaluation": {"at_least": 8, "scale_max": 10, "articles": ["EX 12"]},
             "evidence_types": None,
-            "key_registrars": {"roles": ["provincial_platform"], "articles": ["EX 5"]},
             "platform_network": {
                 "top": "hub",
                 "children": {"hub": ["city"], "city": []},
                 "articles": ["EX 2"],
             },
             "offline_risk_notice": None,
+            "provider_agreement": None,
             "appointments": None,
             "government_payees": None,
             "admin_authorisation": None,
             "data_sharing": None,
+            "locality": None,
+            "complaint_supervisors": None,
         },
         "hard_rules": [
             {"number": 1, "summary": "real name first", "articles": ["EX 5"]},

@@ -7,7 +7,9 @@ Who takes which step:
 - registration: the complainant, whatever its standing (HN 19(3));
 - acknowledgement: the handler, holding a role the policy permits to acknowledge complaints
   (HN 19(3): the hub or the window platform the complaint was made to; AH 10(5): the cloud
-  operator);
+  operator). A complaint against a body that handles complaints itself goes to the body
+  that supervises it, and that body handles no other (the policy's complaint supervisors,
+  AH 7: 省人社厅 for complaints against the cloud operator);
 - mediation at the platform: by the platform that onboarded the respondent (HN 19(4)): a
   provider's admitting platform, a member's registering platform, a window platform's parent
   in the network. A hub or cloud platform has none, and the onboarding platform may itself be
@@ -17,7 +19,9 @@ Who takes which step:
   cloud platform), the respondent must still have been onboarded by a platform;
 - mediation at the authority: only after the platform's failed, by a holder of a role the
   policy permits to mediate but not to acknowledge: the local SME authority (HN 19(4):
-  city_authority), the 省人社厅 as the cloud platform's owner and supervisor (AH 7);
+  city_authority, or the provincial one), the 省人社厅 as the cloud platform's owner and
+  supervisor (AH 7). Where the policy has authorities act by locality (HN 19(4), 24), the
+  authority's region holds the platform that onboarded the respondent;
 - the end: resolved by the handler, or by the mediator during mediation; after the
   authority's mediation failed, concluded by that authority (for instance referring the
   parties to arbitration or the courts); closed by the complainant with its feedback
@@ -33,7 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LifecycleError, NotPermittedError
-from ledger.domain.registration import Member, Platform, Provider
+from ledger.domain.registration import Member, Platform, Provider, check_local
 from ledger.domain.rules import RuleContext
 from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 
@@ -54,11 +58,53 @@ def cited(ctx: RuleContext, event: str) -> str:
     return "; ".join(permission.articles) if permission is not None else ctx.policy.name
 
 
+def supervisors(ctx: RuleContext) -> dict[str, str]:
+    """Role of a respondent -> role of the body that handles complaints against it."""
+    found = ctx.policy.parameters.complaint_supervisors
+    return dict(found.roles) if found is not None else {}
+
+
+def handler_roles(ctx: RuleContext) -> tuple[str, ...]:
+    """Who handles complaints in general: the roles permitted to acknowledge them, less
+    those that handle only complaints against the bodies they supervise."""
+    kept = set(supervisors(ctx).values())
+    return tuple(r for r in permitted(ctx, HANDLING) if r not in kept)
+
+
 def mediator_roles(ctx: RuleContext, level: str) -> tuple[str, ...]:
     """Who mediates at ``level``: at the platform, the roles that both handle (acknowledge)
     and mediate complaints; at the authority, those that mediate but do not handle them."""
-    handlers = set(permitted(ctx, HANDLING))
+    handlers = set(handler_roles(ctx))
     return tuple(r for r in permitted(ctx, MEDIATING) if (r in handlers) == (level == "platform"))
+
+
+def check_handler(ctx: RuleContext, actor: str, respondent: str) -> None:
+    """A complaint against a supervised body (AH 7: the cloud operator) is handled by its
+    supervisor, and a supervisor handles no complaint against anyone else."""
+    found = ctx.policy.parameters.complaint_supervisors
+    if found is None:
+        return
+    roles, articles = dict(found.roles), "; ".join(found.articles)
+    held = ctx.roles(actor)
+    against = sorted(r for r in ctx.roles(respondent) if r in roles)
+    if against:
+        expected = tuple(sorted({roles[r] for r in against}))
+        if not held & set(expected):
+            raise NotPermittedError(
+                actor,
+                f"{HANDLING} of a complaint against the {', '.join(against)}",
+                expected,
+                ctx.policy.name,
+                articles,
+            )
+    elif held & set(roles.values()) and not held & set(handler_roles(ctx)):
+        raise NotPermittedError(
+            actor,
+            f"{HANDLING} of a complaint against {respondent}",
+            handler_roles(ctx),
+            ctx.policy.name,
+            cited(ctx, HANDLING),
+        )
 
 
 def onboarding_platform(ctx: RuleContext, respondent: str) -> str | None:
@@ -111,6 +157,7 @@ class Complaint(LedgerAggregate):
         def check(self, state: Any, ctx: RuleContext) -> None:
             state.expect("registered")
             state.neutral(ctx, self.actor, "handles", HANDLING)
+            check_handler(ctx, self.actor, state.respondent)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status, aggregate.handler = "acknowledged", self.actor
@@ -152,6 +199,15 @@ class Complaint(LedgerAggregate):
                     state.id,
                     "mediation at the authority follows failed mediation at the platform "
                     f"({cited(ctx, MEDIATING)}); the complaint is {state.status}",
+                )
+            else:  # the authority of the locality where the respondent was onboarded
+                onboarding = str(onboarding_platform(ctx, state.respondent))
+                check_local(
+                    ctx,
+                    self.actor,
+                    state.id,
+                    ctx.get(onboarding).region,
+                    f"the complaint against {state.respondent}, onboarded by {onboarding},",
                 )
 
         def apply(self, aggregate: Any) -> None:

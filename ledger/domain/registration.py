@@ -19,6 +19,7 @@ MEMBER_KINDS = ("enterprise", "person")
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 PERSON_INDEX = re.compile(r"[0-9a-f]{64}")
+REGION_CODE = re.compile(r"[0-9]{6}")
 
 
 def add_months(day: date, months: int) -> date:
@@ -112,9 +113,10 @@ class Barred(LedgerEvent):
     BARRED_AS: ClassVar[str] = "blacklisted"
     reason: str
 
-    def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+    def check(self, state: Any, ctx: RuleContext) -> None:
         if state.barred is not None:
             raise LifecycleError(state.id, f"is already {state.barred}")
+        check_local(ctx, self.actor, state.id, *placed(ctx, state))
 
     def apply(self, aggregate: Any) -> None:
         aggregate.bar(self.BARRED_AS)
@@ -308,29 +310,133 @@ def _claims(event: Any, ctx: RuleContext) -> None:
         )
 
 
+# -- regions: administrative division codes (GB/T 2260) -------------------------------------
+
+
+def region_problem(code: object) -> str | None:
+    """Why ``code`` is not an administrative division code (GB/T 2260); None when it is:
+    six digits, two each for the province, the city within it and the county within that,
+    a level above the county ending in zeros."""
+    shape = (
+        "six digits, such as 430000 for a province, 430100 for a city within it, 430121 for "
+        "a county within that"
+    )
+    if not isinstance(code, str) or REGION_CODE.fullmatch(code) is None:
+        return f"region {code!r} is not an administrative division code (GB/T 2260): {shape}"
+    if code.startswith("00") or (code[2:4] == "00" and code[4:] != "00"):
+        return (
+            f"region {code} is not an administrative division code (GB/T 2260): it names "
+            f"no province, or a county but no city; {shape}"
+        )
+    return None
+
+
+def region_prefix(code: str) -> str:
+    """The digits that name a division: its code without the trailing pairs of zeros."""
+    while code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def within(inner: str, outer: str) -> bool:
+    """Whether division ``inner`` lies within division ``outer``, or is it."""
+    return inner.startswith(region_prefix(outer))
+
+
+def check_region(ctx: RuleContext, subject: str, region: object) -> None:
+    """``region`` is a division code, within the province where the policy names one."""
+    problem = region_problem(region)
+    if problem is not None:
+        raise LifecycleError(subject, problem)
+    locality = ctx.policy.parameters.locality
+    if locality is not None and not within(str(region), locality.province):
+        raise LifecycleError(
+            subject,
+            f"region {region} does not lie within {locality.province}, the province of "
+            f"{ctx.policy.name} ({'; '.join(locality.articles)})",
+        )
+
+
+def placed(ctx: RuleContext, state: Any) -> tuple[str | None, str]:
+    """Where a subject lies by the locality principle (HN 24), and how errors name it: a
+    platform where it lies; a provider or member where the platform that onboarded it
+    lies, or nowhere below the province when none has; an organisation in its region."""
+    if isinstance(state, Platform | Organisation):
+        return state.region, state.id
+    platform = getattr(state, "platform", None)
+    if isinstance(platform, str):
+        return getattr(ctx.get(platform), "region", None), f"{state.id}, onboarded by {platform},"
+    return None, f"{state.id}, onboarded by no platform,"
+
+
+def check_local(ctx: RuleContext, actor: str, subject: str, region: str | None, what: str) -> None:
+    """Under the policy's locality (HN 19(4), 24), an authority bound by it acts only on
+    what lies within its own region: ``what``, lying in ``region`` (None: in the province
+    as a whole, such as a provider no platform onboarded). Locality narrows what the
+    policy permits: an authority not permitted the event at all is refused for that."""
+    locality = ctx.policy.parameters.locality
+    if locality is None:
+        return
+    authority = ctx.get(actor)
+    if not isinstance(authority, Organisation) or not authority.granted & set(locality.roles):
+        return
+    permission = ctx.policy.permissions.get(type(ctx.event).__name__)
+    if permission is None or not authority.granted & set(permission.roles):
+        return
+    where = region or locality.province
+    if authority.region is not None and within(where, authority.region):
+        return
+    raise LifecycleError(
+        subject,
+        f"{what} lies in {where}, outside {actor}'s region {authority.region}: an authority "
+        "acts within its own region, and a case beyond it goes to the authority above "
+        f"({'; '.join(locality.articles)})",
+    )
+
+
+def _locates(ctx: RuleContext, subject: str, roles: Any, region: str | None) -> None:
+    """A holder of a role that acts by locality is registered with its region."""
+    locality = ctx.policy.parameters.locality
+    if locality is None:
+        return
+    bound = sorted(set(roles) & set(locality.roles))
+    if bound and region is None:
+        raise LifecycleError(
+            subject,
+            f"a {', '.join(bound)} acts within its region ({'; '.join(locality.articles)}) "
+            "and is registered with it: an administrative division code such as 430100",
+        )
+
+
 # -- organisations: authorities, departments, operators, supervisors ------------------------
 
 
 class Organisation(Subject):
-    """An authority, department, operator or supervisor, with roles granted by the root."""
+    """An authority, department, operator or supervisor, with roles granted by the root;
+    an authority with the region it acts in (HN 19(4), 24)."""
 
     if TYPE_CHECKING:
         granted: set[str]
         parent: str | None  # the department (or body) an organisation belongs to
+        region: str | None  # an administrative division code (GB/T 2260)
 
     class OrganisationRegistered(LedgerCreated):
         name: str
         roles: list[str]
         parent: str | None
+        region: str | None
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             _known_roles(ctx, self.originator_id, self.roles)
             if self.parent is not None:
                 ctx.subject(self.parent, Organisation, "parent organisation")
+            if self.region is not None:
+                check_region(ctx, self.originator_id, self.region)
+            _locates(ctx, self.originator_id, self.roles, self.region)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.name, aggregate.granted, aggregate.barred = self.name, set(self.roles), None
-            aggregate.parent = self.parent
+            aggregate.parent, aggregate.region = self.parent, self.region
 
     class RoleGranted(LedgerEvent):
         role: str
@@ -340,6 +446,7 @@ class Organisation(Subject):
             _appoints(ctx, state.id, self.actor, self.role)
             if self.role in state.granted:
                 raise LifecycleError(state.id, f"already holds role {self.role}")
+            _locates(ctx, state.id, [self.role], state.region)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.granted.add(self.role)
@@ -364,7 +471,14 @@ class Organisation(Subject):
 
     @classmethod
     def register(
-        cls, *, stream: str, actor: str, name: str, roles: list[str], parent: str | None = None
+        cls,
+        *,
+        stream: str,
+        actor: str,
+        name: str,
+        roles: list[str],
+        parent: str | None = None,
+        region: str | None = None,
     ) -> Organisation:
         return cls._create(
             cls.OrganisationRegistered,
@@ -373,6 +487,7 @@ class Organisation(Subject):
             name=name,
             roles=roles,
             parent=parent,
+            region=region,
         )
 
     def grant(self, *, actor: str, role: str) -> None:
@@ -415,12 +530,14 @@ def _known_roles(ctx: RuleContext, subject: str, roles: list[str]) -> None:
 
 
 class Platform(Subject):
-    """A platform node: applied, recommended by the city, certified by the province (HN 4)."""
+    """A platform node: applied, recommended by the city, certified by the province (HN 4);
+    it lies in its region, within its parent's (HN 2: a county window within its city)."""
 
     if TYPE_CHECKING:
         status: str
         level: str
         parent: str | None
+        region: str  # an administrative division code (GB/T 2260)
         notice: dict[str, Any] | None
         notified: set[str]
 
@@ -466,20 +583,32 @@ class Platform(Subject):
                         f"platform {parent.id}, which has "
                         f"{', '.join(below) or 'no'} platforms beneath it ({articles})",
                     )
+            check_region(ctx, stream, self.region)
+            if self.parent is not None:
+                parent = ctx.get(self.parent)
+                if not within(self.region, parent.region):
+                    raise LifecycleError(
+                        stream,
+                        f"region {self.region} does not lie within {parent.region}, the region "
+                        f"of its parent platform {parent.id}: a platform serves a part of its "
+                        f"parent's region ({articles})",
+                    )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.level, aggregate.parent, aggregate.name = self.level, self.parent, self.name
+            aggregate.region = self.region
             aggregate.status, aggregate.barred = "applied", None
             aggregate.notice, aggregate.notified = None, set()
 
     class PlatformRecommended(LedgerEvent):
         opinion: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             if state.status != "applied":
                 raise LifecycleError(
                     state.id, f"is {state.status}; only an applicant is recommended"
                 )
+            check_local(ctx, self.actor, state.id, state.region, state.id)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "recommended"
@@ -496,6 +625,7 @@ class Platform(Subject):
                     f"is {state.status}; a {state.level} platform is certified when "
                     f"{' or '.join(ready)} (HN 4)",
                 )
+            check_local(ctx, self.actor, state.id, state.region, state.id)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "certified"
@@ -503,11 +633,12 @@ class Platform(Subject):
     class PlatformQualificationCancelled(LedgerEvent):
         reason: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             if state.status != "certified":
                 raise LifecycleError(
                     state.id, f"is {state.status}; there is no qualification to cancel"
                 )
+            check_local(ctx, self.actor, state.id, state.region, state.id)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = "cancelled"
@@ -757,6 +888,7 @@ class Provider(Registrant):
             check_acts_for(ctx, state.id, self.actor, platform)
             if state.admitted:
                 raise LifecycleError(state.id, f"is already admitted by {state.platform}")
+            check_agreements(ctx, state.id)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.admitted, aggregate.platform = True, self.platform
@@ -1037,19 +1169,40 @@ def age_check(birth: date, day: date, ctx_range: tuple[int, int]) -> dict[str, A
 # -- platform agreements (HN 8(3)) ----------------------------------------------------------
 
 
+AGREEMENT_PARTIES = ("provider", "member")
+
+
 class Agreement(LedgerAggregate):
-    """A platform agreement: its versions, each published with the digest of its text."""
+    """A platform agreement: the kinds of party that sign it, and its versions, each
+    published with the digest of its text and the day it takes effect."""
 
     if TYPE_CHECKING:
+        parties: list[str]
         versions: dict[int, str]
 
     class AgreementPublished(LedgerCreated):
         title: str
+        parties: list[str]
         version: int
         sha256: str
         effective_from: str
 
+        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            stream = self.originator_id
+            if (
+                not self.parties
+                or len(set(self.parties)) != len(self.parties)
+                or not set(self.parties) <= set(AGREEMENT_PARTIES)
+            ):
+                raise LifecycleError(
+                    stream,
+                    f"an agreement is signed by some of {', '.join(AGREEMENT_PARTIES)}, each "
+                    f"named once, not {self.parties}",
+                )
+            parse_day(self.effective_from, stream, "effective_from")
+
         def apply(self, aggregate: Any) -> None:
+            aggregate.parties = list(self.parties)
             aggregate.versions = {self.version: self.effective_from}
 
     class AgreementRevised(LedgerEvent):
@@ -1063,19 +1216,39 @@ class Agreement(LedgerAggregate):
                 raise LifecycleError(
                     state.id, f"version {self.version} does not follow version {latest}"
                 )
+            effective = parse_day(self.effective_from, state.id, "effective_from")
+            if effective < date.fromisoformat(state.versions[latest]):
+                raise LifecycleError(
+                    state.id,
+                    f"version {self.version} cannot take effect on {self.effective_from}, "
+                    f"before version {latest} ({state.versions[latest]})",
+                )
 
         def apply(self, aggregate: Any) -> None:
             aggregate.versions[self.version] = self.effective_from
 
+    def version_on(self, day: date) -> int | None:
+        """The version in effect on ``day``: the latest that took effect by then."""
+        started = [v for v, since in self.versions.items() if date.fromisoformat(since) <= day]
+        return max(started) if started else None
+
     @classmethod
     def publish(
-        cls, *, stream: str, actor: str, title: str, sha256: str, effective_from: str
+        cls,
+        *,
+        stream: str,
+        actor: str,
+        title: str,
+        parties: list[str],
+        sha256: str,
+        effective_from: str,
     ) -> Agreement:
         return cls._create(
             cls.AgreementPublished,
             id=stream,
             actor=actor,
             title=title,
+            parties=parties,
             version=1,
             sha256=sha256,
             effective_from=effective_from,
@@ -1094,9 +1267,13 @@ class Agreement(LedgerAggregate):
 class Acceptance(LedgerAggregate):
     """Stream ``acceptance/<agreement>/<actor>``: the versions one party accepted."""
 
+    if TYPE_CHECKING:
+        accepted: list[int]
+
     class AgreementAccepted(LedgerCreated):
         agreement: str
         version: int
+        ACTING = False  # a provider signs before it is admitted (HN 8(3)); see _accepts
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
             _accepts(self, ctx)
@@ -1107,6 +1284,7 @@ class Acceptance(LedgerAggregate):
     class AgreementVersionAccepted(LedgerEvent):
         agreement: str
         version: int
+        ACTING = False
 
         def check(self, state: Any, ctx: RuleContext) -> None:
             _accepts(self, ctx)
@@ -1147,3 +1325,46 @@ def _accepts(event: Any, ctx: RuleContext) -> None:
     agreement = ctx.subject(event.agreement, Agreement, "agreement")
     if event.version not in agreement.versions:
         raise LifecycleError(stream, f"{event.agreement} has no version {event.version}")
+    party = ctx.get(event.actor)
+    if not isinstance(party, Provider | Member):
+        return  # not a party at all: the policy's permissions refuse it
+    kind = "provider" if isinstance(party, Provider) else "member"
+    if kind not in agreement.parties:
+        raise LifecycleError(
+            stream,
+            f"{event.agreement} is signed by {', '.join(agreement.parties)}, not by {event.actor}",
+        )
+    if isinstance(party, Member):
+        party.standing(ctx)  # a member signs once verified (rule 1), as it trades
+    else:  # a provider signs as it enters, before admission (HN 8(3))
+        party.check_present()
+        party.check_not_barred(ctx, kind)
+
+
+def check_agreements(ctx: RuleContext, provider: str) -> None:
+    """HN 8(3): a provider enters the network under the user agreement it signed: each
+    agreement for providers, in the version in effect today, accepted before admission."""
+    term = ctx.policy.parameters.provider_agreement
+    if term is None:
+        return
+    articles = "; ".join(term.articles)
+    in_effect = [
+        (agreement, version)
+        for stream in ctx.lookup("agreements", "provider")
+        if (agreement := ctx.get(stream)) is not None
+        and (version := agreement.version_on(ctx.day)) is not None
+    ]
+    if not in_effect:
+        raise LifecycleError(
+            provider,
+            f"is admitted under the user agreement for providers ({articles}), "
+            "and none is in effect",
+        )
+    for agreement, version in in_effect:
+        accepted = getattr(ctx.get(acceptance_stream(agreement.id, provider)), "accepted", [])
+        if not any(v >= version for v in accepted):  # a later version signed ahead counts
+            raise LifecycleError(
+                provider,
+                f"is admitted only once it accepted {agreement.id} version {version}, in "
+                f"effect since {agreement.versions[version]} ({articles})",
+            )

@@ -61,13 +61,21 @@ def top_platform(event_type: str, body: Any) -> list[str]:
     return ["top"] if event_type == "PlatformApplied" and body.get("parent") is None else []
 
 
+def agreement_parties(event_type: str, body: Any) -> list[str]:
+    """The kinds of party (``provider``, ``member``) a published agreement binds (HN 8(3))."""
+    parties = body.get("parties") if event_type == "AgreementPublished" else None
+    return [p for p in parties if isinstance(p, str)] if isinstance(parties, list) else []
+
+
 #: What the rules look up across streams, by what an entry's body says: the parties of a
 #: platform (HN 8(10)), the promotions naming an item (HN 8(12)), the network's top
-#: platform. Each: the event types that file a stream, and the keys they file it under.
+#: platform, the agreements each kind of party signs (HN 8(3)). Each: the event types that
+#: file a stream, and the keys they file it under.
 INDEXES: dict[str, tuple[tuple[str, ...], Callable[[str, Any], list[str]]]] = {
     "parties": (PARTY_EVENTS, lambda t, body: [p] if (p := party_of(t, body)) else []),
     "promotions": (PROMOTION_EVENTS, promoted_items),
     "platforms": (("PlatformApplied",), top_platform),
+    "agreements": (("AgreementPublished",), agreement_parties),
 }
 
 

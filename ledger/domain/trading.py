@@ -5,6 +5,7 @@ HN 9(5), 19(2), 20, 21, 24; AH 6, 14, 17-20, 28.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,11 @@ from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 
 CHANNELS = ("online", "offline")
 ORDER_STEPS = ("created", "paying", "settled", "completed")
+#: Where an order ends when its deal is undone: its settled payment refunded in full, or
+#: the order cancelled before settlement. Nothing is paid, settled or receipted after.
+ORDER_ENDS = ("refunded", "cancelled")
+#: The steps at which an order is cancelled: nothing was settled yet.
+CANCELLABLE = ("created", "paying")
 
 
 def amount(subject: str, value: Any, what: str = "amount_fen", *, positive: bool = True) -> int:
@@ -30,7 +36,16 @@ def amount(subject: str, value: Any, what: str = "amount_fen", *, positive: bool
 
 
 class Order(LedgerAggregate):
-    """Stream ``order/<id>``: one transaction from order to receipt."""
+    """Stream ``order/<id>``: one transaction from order to receipt.
+
+    Its status runs through ORDER_STEPS, or ends in one of ORDER_ENDS: "refunded" once
+    the settled payment was refunded in full (from "settled" or "completed"; a partial
+    refund leaves the status as it is), "cancelled" when the buyer, or the operator that
+    settles payments, cancels it before settlement (OrderCancelled), for instance when
+    its payment is frozen because the seller or payee was barred after the order
+    (check_payable). Vouchers redeemed into a cancelled order are given back first, in
+    the same batch (Voucher.VoucherReleased).
+    """
 
     if TYPE_CHECKING:
         buyer: str
@@ -48,7 +63,9 @@ class Order(LedgerAggregate):
         receipted_fen: int
         receipts: dict[str, int]
         risk_noticed: bool
+        completed: bool
         evaluated: bool
+        cancelled: str | None
 
     class OrderCreated(LedgerCreated):
         buyer: str
@@ -95,7 +112,8 @@ class Order(LedgerAggregate):
             aggregate.settled_fen = aggregate.refunded_fen = aggregate.vouchers_fen = 0
             aggregate.receipted_fen, aggregate.receipts = 0, {}
             aggregate.vouchers = set()
-            aggregate.risk_noticed = aggregate.evaluated = False
+            aggregate.risk_noticed = aggregate.completed = aggregate.evaluated = False
+            aggregate.cancelled = None
 
     class RiskNoticeDelivered(LedgerEvent):
         notice_sha256: str
@@ -105,6 +123,7 @@ class Order(LedgerAggregate):
                 raise LifecycleError(state.id, "risk notices are for offline deals (AH 20)")
             if state.risk_noticed:
                 raise LifecycleError(state.id, "the risk notice was already delivered")
+            state.check_not_cancelled("risk notice")
 
         def apply(self, aggregate: Any) -> None:
             aggregate.risk_noticed = True
@@ -162,31 +181,74 @@ class Order(LedgerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.refunded_fen += self.amount_fen
+            if aggregate.refunded_fen == aggregate.settled_fen:
+                aggregate.status = "refunded"  # the deal is undone, delivered or not
 
     class OrderCompleted(LedgerEvent):
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
-            paid = state.status == "settled" or (
-                state.status == "created" and state.price_fen == state.vouchers_fen
-            )
-            if not paid:
-                raise LifecycleError(state.id, f"is {state.status}; it completes once paid")
-            if state.settled_fen and state.refunded_fen == state.settled_fen:
+            state.check_not_cancelled("completion")
+            if state.status == "refunded":
                 raise LifecycleError(
                     state.id,
                     f"its payment of {state.settled_fen} fen was refunded in full: "
                     "a refunded order does not complete as a service delivered",
                 )
+            paid = state.status == "settled" or (
+                state.status == "created" and state.price_fen == state.vouchers_fen
+            )
+            if not paid:
+                raise LifecycleError(state.id, f"is {state.status}; it completes once paid")
             if self.actor != state.provider:
                 raise LifecycleError(state.id, f"the provider {state.provider} completes it")
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.status = "completed"
+            aggregate.status, aggregate.completed = "completed", True
+
+    class OrderCancelled(LedgerEvent):
+        """The buyer, or an operator that settles payments (HN 20; AH 19), cancels an order
+        not yet settled: a payment initiated is released, and so is the buyer when the
+        payment is frozen (rule 4, check_payable). A settled payment is refunded instead
+        (PaymentRefunded). Each voucher applied to the order is given back to its holder
+        first, in the same batch (Voucher.VoucherReleased), as a voucher system returns
+        the amount of a transaction that did not take place; a government purchase keeps
+        the order's amount spent (GovernmentPurchase)."""
+
+        reason: str
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            state.check_not_cancelled("cancellation")
+            if state.status not in CANCELLABLE:
+                raise LifecycleError(
+                    state.id,
+                    f"is {state.status}: only an order not yet settled is cancelled; "
+                    "a settled payment is refunded",
+                )
+            state.check_canceller(ctx, self.actor)
+            if not self.reason.strip():
+                raise LifecycleError(state.id, "a cancellation gives its reason")
+            for name in sorted(state.vouchers):
+                voucher = ctx.subject(name, Voucher, "voucher")
+                if state.id not in voucher.released:
+                    raise LifecycleError(
+                        state.id,
+                        f"{name} was redeemed in it for {voucher.redemptions.get(state.id)} "
+                        "fen: the voucher is given back first (VoucherReleased), in the same "
+                        "batch",
+                    )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status, aggregate.cancelled = "cancelled", self.reason
+            aggregate.vouchers_fen = 0  # given back to the vouchers
 
     class ReceiptIssued(LedgerEvent):
         receipt_no: str
         amount_fen: int
 
         def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+            if state.status in ORDER_ENDS:
+                raise LifecycleError(
+                    state.id, f"is {state.status}: no receipt is issued for an undone deal"
+                )
             if state.status not in ("settled", "completed") or self.actor != state.provider:
                 raise LifecycleError(state.id, "the provider issues a receipt once paid (HN 9(5))")
             if not self.receipt_no or self.receipt_no in state.receipts:
@@ -240,7 +302,10 @@ class Order(LedgerAggregate):
                 f"only the buyer {state.buyer} evaluates {state.id}, not {self.actor}",
             )
             ctx.require(9, not state.evaluated, f"{state.id} has already been evaluated")
-            if state.status != "completed":
+            # A completed order refunded in full afterwards is still evaluated: the service
+            # was delivered, and an unhappy buyer's evaluation is the typical one (HN 19(2)).
+            # An order refunded, or cancelled, before completion delivered nothing.
+            if not state.completed:
                 raise LifecycleError(state.id, "is evaluated only once completed")
             _score(ctx, state.id, self.score)
 
@@ -252,6 +317,23 @@ class Order(LedgerAggregate):
             raise LifecycleError(self.id, f"is {self.status}, not {status}")
         if by is not None and actor != by:
             raise LifecycleError(self.id, f"this step is taken by {by}, not {actor}")
+
+    def check_not_cancelled(self, what: str) -> None:
+        if self.cancelled is not None:
+            raise LifecycleError(self.id, f"was cancelled ({self.cancelled}): no {what} follows")
+
+    def check_canceller(self, ctx: RuleContext, actor: str) -> None:
+        """An order is cancelled by its buyer, or by an operator that settles payments (the
+        roles the policy lets write PaymentSettled: the hub platform, HN 20; the cloud
+        operator, AH 19), never by the seller or anyone else."""
+        settlement = ctx.policy.permissions.get("PaymentSettled")
+        settlers = settlement.roles if settlement is not None else ()
+        if actor != self.buyer and not set(settlers) & ctx.roles(actor):
+            raise LifecycleError(
+                self.id,
+                f"is cancelled by its buyer {self.buyer} or an operator settling payments "
+                f"({', '.join(settlers)}), not by {actor}",
+            )
 
     @property
     def paid_fen(self) -> int:
@@ -326,6 +408,13 @@ class Order(LedgerAggregate):
 
     def complete(self) -> None:
         self.trigger_event(self.OrderCompleted, actor=self.provider)
+
+    def cancel(self, *, actor: str, reason: str, vouchers: Sequence[Voucher] = ()) -> None:
+        """Cancel the order, giving ``vouchers`` (each voucher applied to it) back first;
+        save the vouchers, then the order, together."""
+        for voucher in vouchers:
+            voucher.release(order=self, actor=actor)
+        self.trigger_event(self.OrderCancelled, actor=actor, reason=reason)
 
     def issue_receipt(self, *, receipt_no: str, amount_fen: int | None = None) -> None:
         """A receipt for ``amount_fen``, by default for all that is paid and not receipted."""
@@ -529,7 +618,8 @@ class GovernmentPurchase(LedgerAggregate):
     (PurchaseOrderPlaced, then the order's OrderCreated for the same price), so the prices
     of all its orders never exceed the budget. A refund does not give budget back: the
     consent was for that spending, and what was ordered stays ordered (as does an order
-    placed but never made); buying again takes a new purchase, requested and approved.
+    placed but never made, or cancelled); buying again takes a new purchase, requested and
+    approved.
     """
 
     if TYPE_CHECKING:
@@ -647,7 +737,12 @@ class GovernmentPurchase(LedgerAggregate):
 
 
 class Voucher(LedgerAggregate):
-    """Stream ``voucher/<id>``: an electronic entrepreneurship voucher (AH 17, 19)."""
+    """Stream ``voucher/<id>``: an electronic entrepreneurship voucher (AH 17, 19).
+
+    ``redemptions`` lists every order it was redeemed in, ``released`` those of them
+    cancelled before settlement, whose amount went back to the voucher; ``redeemed_fen``
+    is what stays redeemed, so the holder may redeem the amount given back again, in
+    another order, before the voucher expires."""
 
     if TYPE_CHECKING:
         holder: str
@@ -656,6 +751,7 @@ class Voucher(LedgerAggregate):
         categories: list[str]
         redeemed_fen: int
         redemptions: dict[str, int]
+        released: dict[str, int]
         expired: bool
 
     class VoucherIssued(LedgerCreated):
@@ -684,6 +780,7 @@ class Voucher(LedgerAggregate):
             aggregate.holder, aggregate.face_value_fen = self.holder, self.face_value_fen
             aggregate.expires_on, aggregate.categories = self.expires_on, list(self.categories)
             aggregate.redeemed_fen, aggregate.redemptions, aggregate.expired = 0, {}, False
+            aggregate.released = {}
 
     class VoucherRedeemed(LedgerEvent):
         order: str
@@ -762,6 +859,55 @@ class Voucher(LedgerAggregate):
             aggregate.redeemed_fen += self.amount_fen
             aggregate.redemptions[self.order] = self.amount_fen
 
+    class VoucherReleased(LedgerEvent):
+        """The amount redeemed in an order cancelled before settlement goes back to the
+        voucher (AH 17, 19: the voucher pays only for a transaction made on the platform);
+        the order's OrderCancelled comes next, by the same actor. An expired voucher takes
+        its amount back too, and stays expired."""
+
+        order: str
+        amount_fen: int
+
+        def check(self, state: Any, ctx: RuleContext) -> None:
+            order = ctx.subject(self.order, Order, "order")
+            redeemed = state.redemptions.get(self.order)
+            if redeemed is None or self.order in state.released:
+                raise LifecycleError(state.id, f"holds no redemption in {self.order} to give back")
+            if self.amount_fen != redeemed:
+                raise LifecycleError(
+                    state.id,
+                    f"was redeemed for {redeemed} fen in {self.order}, not {self.amount_fen}",
+                )
+            if order.status not in CANCELLABLE:
+                raise LifecycleError(
+                    state.id,
+                    f"{self.order} is {order.status}: a voucher is given back only from an "
+                    "order cancelled before settlement",
+                )
+            order.check_canceller(ctx, self.actor)
+
+            actor, stream = self.actor, self.order
+
+            def cancels_it(event: LedgerEvent) -> bool:
+                if event.actor != actor:
+                    return False
+                if isinstance(event, Voucher.VoucherReleased):
+                    return event.order == stream  # the order's next voucher
+                return isinstance(event, Order.OrderCancelled) and event.originator_id == stream
+
+            # Given back without the cancellation, the voucher would be spent again while
+            # the order still counts it as paid: the provider would be paid it twice.
+            ctx.expect_next(
+                6,
+                cancels_it,
+                f"giving {state.id}'s {redeemed} fen back must be followed at once by the "
+                f"OrderCancelled of {self.order}",
+            )
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.redeemed_fen -= self.amount_fen
+            aggregate.released[self.order] = self.amount_fen
+
     class VoucherExpired(LedgerEvent):
         def check(self, state: Any, ctx: RuleContext) -> None:
             if state.expired or ctx.day <= date.fromisoformat(state.expires_on):
@@ -798,6 +944,15 @@ class Voucher(LedgerAggregate):
         )
         order.trigger_event(
             Order.VoucherApplied, actor=self.holder, voucher=self.id, amount_fen=amount_fen
+        )
+
+    def release(self, *, order: Order, actor: str) -> None:
+        """Give back what was redeemed in ``order``; its cancellation follows (Order.cancel)."""
+        self.trigger_event(
+            self.VoucherReleased,
+            actor=actor,
+            order=order.id,
+            amount_fen=self.redemptions.get(order.id, 0),
         )
 
     def expire(self, *, actor: str) -> None:

@@ -19,10 +19,12 @@ Contents. ``parameters`` holds every parameter of DOMAIN.md §6, each with the
 each of which must appear in ``source.articles``. A parameter the regulation does
 not have is ``null``, never left out. Durations and thresholds are integers (years,
 months, working days, scores); a float anywhere fails. Roles are identifiers defined
-in ``roles`` (identifier -> Chinese name); the ledger's root actor may always
-register keys and is not listed in ``key_registrars``. ``hard_rules`` lists the rules
-of DOMAIN.md §3 (by number) that apply under the pack, with their articles; the
-ledger invariants 12 and 13 have no article and are in every pack. ``permissions`` maps
+in ``roles`` (identifier -> Chinese name). Keys are registered and revoked by the
+ledger's root actor alone (FORMAT.md §4 lets a policy allow others; no pack does, so an
+offline verifier needs nothing but the log to tell a valid registration).
+``hard_rules`` lists the rules of DOMAIN.md §3 (by number) that apply under the pack,
+with their articles; the ledger invariants 12 and 13 have no article and are in every
+pack. ``permissions`` maps
 each event type the regulation has to the roles that may write it (granted roles from
 ``roles``, or the intrinsic ones of ``INTRINSIC_ROLES``); an event type not listed is not
 part of the regulation and is refused under it.
@@ -56,19 +58,21 @@ __all__ = [
     "PACKS_DIR",
     "AdminAuthorisation",
     "AgeRange",
+    "ComplaintSupervisors",
     "DataSharing",
     "Deadline",
     "EvidenceTypes",
     "FreeFunctions",
     "GovernmentPayees",
     "HardRule",
-    "KeyRegistrars",
+    "Locality",
     "NationalLaw",
     "Notice",
     "Parameters",
     "Permission",
     "PolicyError",
     "PolicyPack",
+    "ProviderAgreement",
     "Retention",
     "SatisfiedEvaluation",
     "Source",
@@ -193,10 +197,6 @@ class EvidenceTypes(_Sourced):
         return self
 
 
-class KeyRegistrars(_Sourced):
-    roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
-
-
 PlatformLevel = Literal["hub", "cloud", "city", "county", "industry"]
 
 
@@ -223,6 +223,12 @@ class OfflineRiskNotice(_Sourced):
     risk and the complaint channels (AH 20)."""
 
 
+class ProviderAgreement(_Sourced):
+    """A provider is admitted only once it accepted the platform network's user agreement
+    for providers, in the version in effect (HN 8(3): the operator signs a user agreement
+    with every provider, and it sets the conditions of entry and exit)."""
+
+
 class GovernmentPayees(_Sourced):
     """Roles that may never be the payee of a transaction (rule 7, AH 6)."""
 
@@ -240,6 +246,29 @@ class DataSharing(_Sourced):
     """Who authorises exports of business data to third parties (rule 8, AH 34)."""
 
     authoriser_role: RoleId
+
+
+#: A province's administrative division code (GB/T 2260): two digits and four zeros.
+ProvinceCode = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]0000$")]
+
+
+class Locality(_Sourced):
+    """Authorities act by locality (HN 19(4), 24: 服务属地原则): each holder of one of
+    ``roles`` is registered with its region (an administrative division code, GB/T 2260)
+    and mediates, supervises and sanctions only what lies within it: a provider or member
+    where the platform that onboarded it lies, a platform where it lies. Every region of
+    the network lies within ``province``, the region of whatever no platform onboarded."""
+
+    province: ProvinceCode
+    roles: Annotated[tuple[RoleId, ...], Field(min_length=1)]
+
+
+class ComplaintSupervisors(_Sourced):
+    """Who handles a complaint against a body that handles complaints itself: role of the
+    respondent -> role of the body that supervises it (AH 7, 10(5): the operator handles
+    the cloud platform's complaints, and 省人社厅 supervises the operator)."""
+
+    roles: Annotated[dict[RoleId, RoleId], Field(min_length=1)]
 
 
 class Permission(_Data):
@@ -263,13 +292,15 @@ class Parameters(_Data):
     free_service_functions: FreeFunctions | None
     satisfied_evaluation: SatisfiedEvaluation
     evidence_types: EvidenceTypes | None
-    key_registrars: KeyRegistrars
     platform_network: PlatformNetwork
     offline_risk_notice: OfflineRiskNotice | None
+    provider_agreement: ProviderAgreement | None
     appointments: Appointments | None
     government_payees: GovernmentPayees | None
     admin_authorisation: AdminAuthorisation | None
     data_sharing: DataSharing | None
+    locality: Locality | None
+    complaint_supervisors: ComplaintSupervisors | None
 
 
 class HardRule(_Data):
@@ -311,7 +342,7 @@ class PolicyPack(_Data):
         cited |= {a for p in self.permissions.values() for a in p.articles}
         if missing := sorted(cited - self.source.articles.keys()):
             raise ValueError(f"articles cited but not in source.articles: {', '.join(missing)}")
-        roles = set(params.key_registrars.roles)
+        roles: set[str] = set()
         if params.voucher_issuer is not None:
             roles.add(params.voucher_issuer.role)
         if params.government_payees is not None:
@@ -322,6 +353,11 @@ class PolicyPack(_Data):
             )
         if params.data_sharing is not None:
             roles.add(params.data_sharing.authoriser_role)
+        if params.locality is not None:
+            roles.update(params.locality.roles)
+        if params.complaint_supervisors is not None:
+            for pair in params.complaint_supervisors.roles.items():
+                roles.update(pair)
         roles.update(r for p in self.permissions.values() for r in p.roles)
         if undefined := sorted(roles - self.roles.keys() - INTRINSIC_ROLES):
             raise ValueError(f"roles used but not defined in roles: {', '.join(undefined)}")

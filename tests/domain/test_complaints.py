@@ -1,7 +1,8 @@
 """Complaints under the Hunan policy: registered always (HN 19(3)), mediated by the platform
-that onboarded the respondent, then by the local authority if that fails (HN 19(4)),
-resolved and closed with the complainant's feedback. Each test runs on SQLite and
-PostgreSQL.
+that onboarded the respondent, then by the authority of that platform's locality if that
+fails (HN 19(4), 24), resolved and closed with the complainant's feedback; under the Anhui
+policy, a complaint against the cloud operator goes to 省人社厅 (AH 7). Each test runs on
+SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ledger.domain.errors import LifecycleError, NotPermittedError
 from ledger.domain.registration import Member
 from ledger.domain.services import ServiceRecord
 from ledger.domain.trading import Deposit
-from tests.domain.world import World, assert_complies, at
+from tests.domain.world import World, assert_complies, at, county_window, network_provider
 
 COMPLAINT = "complaint/c1"
 LEVELS_REACHED = ["platform", "authority"]
@@ -211,8 +212,14 @@ def test_a_complaint_against_a_window_is_mediated_by_its_parent_platform(world: 
     c = step(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
     assert (c.handler, c.mediator) == ("platform/hub", "platform/hub")
     step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
-    step(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
-    step(world, lambda c: c.resolve(actor="org/changsha", outcome="窗口平台补办服务"))
+    # the hub, province-wide, mediated first: the authority of its locality is the province's
+    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert (
+        "the complaint against platform/changsha, onboarded by platform/hub, lies in 430000, "
+        "outside org/changsha's region 430100"
+    ) in error
+    step(world, lambda c: c.mediate(actor="org/province", level="authority"))
+    step(world, lambda c: c.resolve(actor="org/province", outcome="窗口平台补办服务"))
     c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
     assert (c.status, c.levels) == ("closed", LEVELS_REACHED)
     assert_complies(world)
@@ -341,10 +348,15 @@ def test_the_authority_mediates_only_after_the_platform_failed(world: World) -> 
     step(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
     refused(world, lambda c: c.mediate(actor="org/changsha", level="authority"))  # still on
     step(world, lambda c: c.mediation_failed(reason="未达成一致"))
-    error = refusal(  # the city or county authority mediates, not the province (HN 19(4))
-        world, lambda c: c.mediate(actor="org/province", level="authority"), NotPermittedError
+    error = refusal(  # a provider the Changsha window onboarded: not Zhuzhou's (HN 19(4), 24)
+        world, lambda c: c.mediate(actor="org/zhuzhou", level="authority")
     )
-    assert "MediationStarted at the authority level may be written only by city_authority" in error
+    assert (
+        "complaint/c1: the complaint against provider/p1, onboarded by platform/changsha, lies "
+        "in 430100, outside org/zhuzhou's region 430200: an authority acts within its own "
+        "region, and a case beyond it goes to the authority above (HN 19(4); HN 24)"
+    ) in error
+    assert load(world).status == "mediation failed"
 
 
 def test_only_the_mediator_reports_failure_or_resolves(world: World) -> None:
@@ -380,7 +392,7 @@ def test_a_platform_never_mediates_at_the_authority_level(world: World, platform
     )
     assert (
         f"{platform} is not permitted (HN 19(4)): MediationStarted at the authority level may "
-        "be written only by city_authority under hunan-sme-2015"
+        "be written only by city_authority, provincial_authority under hunan-sme-2015"
     ) in error
     assert load(world).status == "mediation failed"
 
@@ -474,11 +486,142 @@ def test_in_anhui_the_respondent_never_handles_mediates_or_resolves(anhui: World
     world = anhui
     register_in_anhui(world)
     error = refusal(world, lambda c: c.acknowledge(actor="provider/p1", reference="x"))
-    assert "provider/p1 is the complaint's respondent, and a party never handles it (AH 10(5))" in (
-        error
-    )
+    assert (
+        "provider/p1 is the complaint's respondent, and a party never handles it (AH 10(5); AH 7)"
+    ) in error
     step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
     error = refusal(world, lambda c: c.mediate(actor="provider/p1", level="platform"))
     assert "a party never mediates it (AH 10(5); AH 7)" in error
     error = refusal(world, lambda c: c.resolve(actor="provider/p1", outcome="x"))
     assert "this step is org/operator's, not provider/p1's" in error
+
+
+# -- locality: the authority where the respondent was onboarded (HN 19(4), 24) --------------
+
+
+def failed_at_the_platform(world: World, respondent: str, platform: str) -> None:
+    register(world, respondent=respondent, about=None)
+    step(world, lambda c: c.acknowledge(actor=platform, reference="TS-1"))
+    step(world, lambda c: c.mediate(actor=platform, level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+
+
+@pytest.mark.parametrize("authority", ["org/liuyang", "org/changsha", "org/province"])
+def test_an_authority_whose_region_holds_the_onboarding_platform_mediates(
+    world: World, authority: str
+) -> None:
+    """The county's own authority, or one above it: each region holds 430181."""
+    county_window(world)
+    failed_at_the_platform(world, "provider/p3", "platform/liuyang")
+    c = step(world, lambda c: c.mediate(actor=authority, level="authority"))
+    assert (c.mediator, c.levels) == (authority, LEVELS_REACHED)
+    step(world, lambda c: c.resolve(actor=authority, outcome="退还服务费"))
+    c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
+    assert c.status == "closed"
+    assert_complies(world)
+
+
+@pytest.mark.parametrize(
+    ("respondent", "platform", "authority", "where", "region"),
+    [
+        ("provider/p3", "platform/liuyang", "org/zhuzhou", "430181", "430200"),  # another city
+        ("provider/p1", "platform/changsha", "org/liuyang", "430100", "430181"),  # the city above
+    ],
+)
+def test_an_authority_does_not_mediate_beyond_its_region(
+    world: World, respondent: str, platform: str, authority: str, where: str, region: str
+) -> None:
+    county_window(world)
+    failed_at_the_platform(world, respondent, platform)
+    error = refusal(world, lambda c: c.mediate(actor=authority, level="authority"))
+    assert (
+        f"the complaint against {respondent}, onboarded by {platform}, lies in {where}, "
+        f"outside {authority}'s region {region}"
+    ) in error
+    assert load(world).levels == ["platform"]
+
+
+def test_a_complaint_against_a_provider_of_the_hub_goes_to_the_province(world: World) -> None:
+    network_provider(world)
+    failed_at_the_platform(world, "provider/net", "platform/hub")
+    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert "onboarded by platform/hub, lies in 430000, outside org/changsha's region" in error
+    step(world, lambda c: c.mediate(actor="org/province", level="authority"))
+    step(world, lambda c: c.resolve(actor="org/province", outcome="服务商整改"))
+    assert_complies(world)
+
+
+def test_anhui_mediation_knows_no_locality(anhui: World) -> None:
+    """The Anhui measures have 省人社厅 supervise the whole cloud platform (AH 7)."""
+    world = anhui
+    register_in_anhui(world)
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    step(world, lambda c: c.mediate(actor="org/hrss", level="authority"))
+    assert world.app.policy.parameters.locality is None
+    assert_complies(world)
+
+
+# -- Anhui: a complaint against the cloud operator goes to 省人社厅 (AH 7) -----------------------
+
+
+def test_a_complaint_against_the_operator_is_handled_by_the_hrss(anhui: World) -> None:
+    world = anhui
+    register_in_anhui(world, respondent="org/operator")
+    error = refusal(world, lambda c: c.acknowledge(actor="org/operator", reference="x"))
+    assert "org/operator is the complaint's respondent, and a party never handles it" in error
+    c = step(world, lambda c: c.acknowledge(actor="org/hrss", reference="RST-TS-1"))
+    assert (c.status, c.handler) == ("acknowledged", "org/hrss")
+    # the operator was onboarded by no platform: its supervisor resolves the complaint
+    error = refusal(
+        world, lambda c: c.mediate(actor="org/hrss", level="platform"), NotPermittedError
+    )
+    assert "MediationStarted at the platform level may be written only by cloud_operator" in error
+    error = refusal(world, lambda c: c.resolve(actor="org/operator", outcome="x"))
+    assert "this step is org/hrss's, not org/operator's" in error
+    step(world, lambda c: c.resolve(actor="org/hrss", outcome="责令运营商限期整改"))
+    c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
+    assert (c.status, c.handler, c.levels) == ("closed", "org/hrss", [])
+    assert_complies(world)
+
+
+@pytest.mark.parametrize("actor", ["org/county-hr", "org/supervisor", "member/e2"])
+def test_no_one_else_handles_a_complaint_against_the_operator(anhui: World, actor: str) -> None:
+    world = anhui
+    register_in_anhui(world, respondent="org/operator")
+    error = refusal(world, lambda c: c.acknowledge(actor=actor, reference="x"), NotPermittedError)
+    assert (
+        f"{actor} is not permitted (AH 7; AH 10(5)): ComplaintAcknowledged of a complaint "
+        "against the cloud_operator may be written only by provincial_hr_department under "
+        "anhui-startup-2017"
+    ) in error
+    assert load(world).status == "registered"
+
+
+@pytest.mark.parametrize("respondent", ["provider/p1", "platform/cloud"])
+def test_the_hrss_handles_no_complaint_but_one_against_the_operator(
+    anhui: World, respondent: str
+) -> None:
+    """Other complaints are the operator's to handle (AH 10(5))."""
+    world = anhui
+    register_in_anhui(world, respondent=respondent)
+    error = refusal(
+        world, lambda c: c.acknowledge(actor="org/hrss", reference="x"), NotPermittedError
+    )
+    assert (
+        f"org/hrss is not permitted (AH 10(5); AH 7): ComplaintAcknowledged of a complaint "
+        f"against {respondent} may be written only by cloud_operator under anhui-startup-2017"
+    ) in error
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    assert_complies(world)
+
+
+def test_hunan_names_no_complaint_supervisor(world: World) -> None:
+    """A complaint against a Hunan window is handled by another platform (HN 19(3))."""
+    assert world.app.policy.parameters.complaint_supervisors is None
+    register(world, respondent="platform/changsha")
+    error = refusal(
+        world, lambda c: c.acknowledge(actor="org/province", reference="x"), NotPermittedError
+    )
+    assert "ComplaintAcknowledged may be written only by platform" in error

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ledger.compliance import check_compliance
+from ledger.core.errors import EntryRejectedError
 from ledger.domain.errors import LifecycleError, RuleViolationError
 from ledger.domain.registration import (
     Identity,
@@ -178,6 +179,26 @@ def test_a_blacklisted_person_does_not_return(anhui: World) -> None:
     error = anhui.violates(4, lambda: register("member/u1-new"))
     assert "the person with ID-card index" in error.problem
     assert "member/u1, which is blacklisted" in error.problem
+
+
+def test_a_client_cannot_register_a_person_with_an_index_of_its_own(anhui: World) -> None:
+    """A person's identity is the vault's HMAC of the ID-card number, and AH 25's age band
+    comes from the birth date: only the ledger's own command sees both. A platform that
+    signs a person's registration itself could name any index (a barred person back under
+    a fresh one) and any age band, so such an entry is refused, whatever it claims."""
+    body = {
+        "kind": "person",
+        "name": {"$pi": "ab" * 32},
+        "credit_code": None,
+        "identity": {"id_card": {"$pi": "cd" * 32}},
+        "platform": "platform/cloud",
+        "state_owned": None,
+        "age_check": {"range": "16-59", "result": "within"},
+        "index": "ef" * 32,
+    }
+    entry = client_entry(anhui, "org/operator", "member/forged", "MemberRegistered", body)
+    error = anhui.rejected(lambda: anhui.app.submit(entry.raw), EntryRejectedError)
+    assert "a person is registered through the ledger's own command" in str(error)
 
 
 # -- the claim itself -----------------------------------------------------------------------

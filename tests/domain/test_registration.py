@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from ledger.app import LedgerApplication
+from ledger.core.crypto import LocalSigner
 from ledger.domain.catalogue import ServiceItem
 from ledger.domain.errors import LifecycleError, NotPermittedError
 from ledger.domain.registration import (
@@ -25,9 +27,22 @@ from ledger.domain.registration import (
     Platform,
     Provider,
     acceptance_stream,
+    with_check_character,
 )
 from ledger.domain.trading import GovernmentPurchase, Order, Voucher
-from tests.domain.world import DOC, ITEM, World, assert_complies, at
+from ledger.events import event_clock
+from ledger.keystore import MemorySigners
+from ledger.province import Province
+from ledger.storage import Database
+from tests.domain.world import (
+    DOC,
+    HUNAN,
+    ITEM,
+    WORLD_START,
+    World,
+    assert_complies,
+    at,
+)
 
 AGREEMENT = "agreement/users"
 FIELDS: dict[str, Any] = dict(ITEM)
@@ -42,17 +57,25 @@ def save(world: World, *aggregates: Any) -> None:
     world.app.save(*aggregates)
 
 
-def applicant(world: World, stream: str = "provider/p2") -> Provider:
-    """A provider that has applied, with its own key, and nothing more."""
+def applicant(
+    world: World,
+    stream: str = "provider/p2",
+    *,
+    signs: bool = True,
+    credit_code: str = "91430300MA4L00000R",
+) -> Provider:
+    """A provider that has applied, with its own key, and (when it ``signs``) signed the
+    user agreements for providers in effect (HN 8(3)), and nothing more."""
     world.province.enrol(stream)
     provider = Provider.apply_for(
         stream=stream,
         actor=stream,
         name="湘潭精益检测有限公司",
-        credit_code="91430300MA4L00000R",
+        credit_code=credit_code,
         categories=["检验检测"],
     )
-    save(world, provider, world.province.claim(provider))
+    signed = world.province.acceptances(stream, "provider") if signs else []
+    save(world, provider, world.province.claim(provider), *signed)
     return provider
 
 
@@ -67,7 +90,7 @@ def admitted(world: World, stream: str = "provider/p2") -> Provider:
 
 
 def window(world: World, stream: str = "platform/zhuzhou") -> Platform:
-    """A city window that has applied to join the network under the hub."""
+    """A city window in Zhuzhou (430200) that has applied to join the network under the hub."""
     world.province.enrol(stream)
     platform = Platform.apply_for(
         stream=stream,
@@ -75,7 +98,7 @@ def window(world: World, stream: str = "platform/zhuzhou") -> Platform:
         name="株洲市综合窗口",
         level="city",
         parent="platform/hub",
-        region="株洲",
+        region="430200",
     )
     save(world, platform)
     return platform
@@ -84,7 +107,7 @@ def window(world: World, stream: str = "platform/zhuzhou") -> Platform:
 def certified_window(world: World, stream: str = "platform/zhuzhou") -> Platform:
     window(world, stream)
     platform: Platform = load(world, stream)
-    platform.recommend(actor="org/changsha")
+    platform.recommend(actor="org/zhuzhou")
     platform.certify(actor="org/province", certificate="HN-WIN-2")
     save(world, platform)
     return platform
@@ -127,6 +150,7 @@ def agreement(world: World) -> Agreement:
         stream=AGREEMENT,
         actor="platform/hub",
         title="湖南省中小企业公共服务平台网络用户协议",
+        parties=["provider", "member"],
         sha256="aa" * 32,
         effective_from="2026-12-01",
     )
@@ -144,7 +168,12 @@ def accept(world: World, actor: str, version: int = 1) -> None:
 def test_the_root_registers_organisations_and_grants_and_withdraws_their_roles(
     hunan: World,
 ) -> None:
-    hunan.province.organisation("org/zhuzhou", "株洲市工业和信息化局", ["city_authority"])
+    hunan.province.organisation(
+        "org/xiangtan", "湘潭市工业和信息化局", ["city_authority"], region="430300"
+    )
+    state: Organisation = load(hunan, "org/xiangtan")
+    assert state.roles() == frozenset({"city_authority"})
+    assert state.region == "430300"
     window(hunan)
     org: Organisation = load(hunan, "org/zhuzhou")
     org.withdraw(actor="root", role="city_authority", reason="职能调整")
@@ -171,7 +200,11 @@ def test_only_the_root_manages_organisations(hunan: World) -> None:
         lambda: save(
             hunan,
             Organisation.register(
-                stream="org/x", actor="platform/hub", name="某局", roles=["city_authority"]
+                stream="org/x",
+                actor="platform/hub",
+                name="某局",
+                roles=["city_authority"],
+                region="430100",
             ),
         ),
         NotPermittedError,
@@ -205,7 +238,7 @@ def test_a_window_applies_is_recommended_certified_and_disqualified(hunan: World
     assert load(hunan, "platform/zhuzhou").status == "applied"
 
     platform: Platform = load(hunan, "platform/zhuzhou")
-    platform.recommend(actor="org/changsha", opinion="同意推荐")
+    platform.recommend(actor="org/zhuzhou", opinion="同意推荐")
     save(hunan, platform)
     assert load(hunan, "platform/zhuzhou").status == "recommended"
 
@@ -249,7 +282,7 @@ def test_only_the_authorities_recommend_and_certify(hunan: World, step: str, act
     window(hunan)
     platform: Platform = load(hunan, "platform/zhuzhou")
     if step == "certify":
-        platform.recommend(actor="org/changsha")
+        platform.recommend(actor="org/zhuzhou")
         save(hunan, platform)
         platform = load(hunan, "platform/zhuzhou")
         platform.certify(actor=actor, certificate="HN-WIN-2")
@@ -274,7 +307,12 @@ def test_a_platform_applies_with_a_level_and_a_parent_that_fit(
 ) -> None:
     hunan.province.enrol("platform/x")
     platform = Platform.apply_for(
-        stream="platform/x", actor="platform/x", name="x", level=level, parent=parent, region="x"
+        stream="platform/x",
+        actor="platform/x",
+        name="x",
+        level=level,
+        parent=parent,
+        region="430100",
     )
     hunan.rejected(lambda: save(hunan, platform), LifecycleError)
 
@@ -499,10 +537,10 @@ def test_a_review_names_documents_and_a_future_validity(
         ("blacklist", "platform/changsha"),
         ("blacklist", "provider/p2"),
         ("suspend", "platform/changsha"),
-        ("cancel_qualification", "org/changsha"),
+        ("cancel_qualification", "platform/changsha"),
     ],
 )
-def test_only_the_hub_or_the_province_sanctions_providers(
+def test_only_the_hub_or_an_authority_sanctions_providers(
     hunan: World, step: str, actor: str
 ) -> None:
     admitted(hunan)
@@ -649,6 +687,7 @@ def test_agreements_are_the_hubs_and_accepted_by_providers_and_members(hunan: Wo
         stream="agreement/window",
         actor="platform/changsha",
         title="x",
+        parties=["provider"],
         sha256="aa" * 32,
         effective_from="2026-12-01",
     )
@@ -683,6 +722,150 @@ def test_acceptances_name_a_published_version_once_in_the_acceptors_stream(
         effective_from="2027-01-01",
     )
     hunan.rejected(lambda: save(hunan, published), LifecycleError)
+
+
+def test_an_agreement_names_who_signs_it_and_versions_take_effect_in_order(hunan: World) -> None:
+    for parties in ([], ["platform"], ["provider", "provider"]):
+        bad = Agreement.publish(
+            stream="agreement/bad",
+            actor="platform/hub",
+            title="x",
+            parties=parties,
+            sha256="aa" * 32,
+            effective_from="2026-12-01",
+        )
+        error = hunan.rejected(partial(save, hunan, bad), LifecycleError)
+        assert "signed by some of provider, member" in str(error)
+    agreement(hunan)
+    published: Agreement = load(hunan, AGREEMENT)
+    published.revise(actor="platform/hub", sha256="bb" * 32, effective_from="2026-11-30")
+    error = hunan.rejected(lambda: save(hunan, published), LifecycleError)
+    assert "before version 1 (2026-12-01)" in str(error)
+    providers_only = "agreement/providers"  # the world's agreement with providers
+    error = hunan.rejected(
+        lambda: save(
+            hunan, Acceptance.accept(actor="member/e1", agreement=providers_only, version=1)
+        ),
+        LifecycleError,
+    )
+    assert "signed by provider, not by member/e1" in str(error)
+
+
+def _unsigned_applicant(
+    world: World, reviewer: str = "platform/hub", credit_code: str = "91430300MA4L00000R"
+) -> Provider:
+    """Provider p2: applied, verified and reviewed by ``reviewer``, and signed nothing."""
+    provider = applicant(world, signs=False, credit_code=credit_code)
+    provider.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
+    provider.review(actor=reviewer, documents=DOC, valid_until="2028-12-31")
+    save(world, provider)
+    return provider
+
+
+def test_a_provider_is_admitted_once_it_signed_the_agreement_in_effect(
+    hunan: World, events_on_world_time: None
+) -> None:
+    """HN 8(3): the hub signs its user agreement with every provider; admission waits for
+    the provider's acceptance of the version in effect, and a later version once it is."""
+    provider = _unsigned_applicant(hunan)
+    provider.admit(actor="platform/hub", platform="platform/changsha")
+    error = hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+    assert "accepted agreement/providers version 1, in effect since 2026-11-24 (HN 8(3))" in (
+        str(error)
+    )
+
+    terms: Agreement = load(hunan, "agreement/providers")
+    terms.revise(actor="platform/hub", sha256="ef" * 32, effective_from="2026-12-10")
+    save(hunan, terms)
+    later = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+    with at(hunan, later):  # version 2 is in effect: version 1 alone no longer admits
+        save(
+            hunan,
+            Acceptance.accept(actor="provider/p2", agreement="agreement/providers", version=1),
+        )
+        provider = load(hunan, "provider/p2")
+        provider.admit(actor="platform/hub", platform="platform/changsha")
+        error = hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+        assert "agreement/providers version 2, in effect since 2026-12-10" in str(error)
+        assert hunan.province.acceptances("provider/p2", "provider")  # version 2 to sign
+        save(hunan, *hunan.province.acceptances("provider/p2", "provider"), provider)
+    assert load(hunan, "provider/p2").admitted
+    assert load(hunan, acceptance_stream("agreement/providers", "provider/p2")).accepted == [1, 2]
+    assert_complies(hunan)
+
+
+def test_an_agreement_not_yet_in_effect_admits_no_one(hunan: World) -> None:
+    """Accepting a version that takes effect later is signing ahead: it counts once that
+    version is in effect, and a provider that signed only it is not admitted before."""
+    agreement(hunan)  # agreement/users binds providers too, from 2026-12-01
+    provider = _unsigned_applicant(hunan)
+    save(hunan, Acceptance.accept(actor="provider/p2", agreement=AGREEMENT, version=1))
+    provider.admit(actor="platform/hub", platform="platform/changsha")
+    error = hunan.rejected(lambda: save(hunan, provider), LifecycleError)
+    assert "agreement/providers version 1" in str(error)
+    save(hunan, *hunan.province.acceptances("provider/p2", "provider"), provider)
+    assert load(hunan, "provider/p2").admitted
+
+
+def test_no_provider_is_admitted_while_no_agreement_for_providers_is_in_effect(
+    db: Database,
+) -> None:
+    keys = MemorySigners()
+    root = LocalSigner.generate()
+    keys.add("root", root)
+    app = LedgerApplication(
+        db, "ledger.example.org/no-terms", signers=keys, clock=lambda: WORLD_START
+    )
+    app.open_ledger(
+        policy=HUNAN, root_actor="root", root_signers=[root], log_signer=LocalSigner.generate()
+    )
+    province = Province(app, keys)
+    with event_clock(lambda: WORLD_START):
+        province.organisation(
+            "org/province", "湖南省经济和信息化委员会", ["provincial_authority"], region="430000"
+        )
+        province.platform(
+            "platform/hub",
+            name="省枢纽服务平台",
+            level="hub",
+            parent=None,
+            region="430000",
+            certifier="org/province",
+            certificate="HN-HUB-1",
+        )
+        before = app.recorder.max_notification_id()
+        with pytest.raises(LifecycleError, match=r"HN 8\(3\)\), and none is in effect"):
+            province.provider(
+                "provider/p1",
+                name="长沙智达管理咨询有限公司",
+                credit_code="91430100MA4L00000F",
+                categories=["管理咨询"],
+                reviewer="platform/hub",
+                platform="platform/hub",
+                documents=DOC,
+                valid_until="2028-12-31",
+            )
+        assert app.recorder.max_notification_id() == before
+
+
+def test_anhui_admits_without_an_agreement(anhui: World) -> None:
+    """The Anhui measures make no user agreement a condition of entry."""
+    save(
+        anhui,
+        Agreement.publish(
+            stream="agreement/cloud-user",
+            actor="org/operator",
+            title="安徽省创业服务云平台用户服务协议",
+            parties=["provider", "member"],
+            sha256="aa" * 32,
+            effective_from="2026-11-01",
+        ),
+    )
+    code = with_check_character("91340100MA4L00000")
+    provider = _unsigned_applicant(anhui, "org/operator", code)
+    provider.admit(actor="org/operator", platform="platform/cloud")
+    save(anhui, provider)
+    assert load(anhui, "provider/p2").admitted
 
 
 # -- events of another policy ----------------------------------------------------------------
@@ -727,7 +910,12 @@ def test_a_platform_applies_at_a_level_of_the_network(
 ) -> None:
     hunan.province.enrol("platform/x")
     applied = Platform.apply_for(
-        stream="platform/x", actor="platform/x", name="x", level=level, parent=parent, region="x"
+        stream="platform/x",
+        actor="platform/x",
+        name="x",
+        level=level,
+        parent=parent,
+        region="430100",
     )
     error = hunan.rejected(lambda: save(hunan, applied), LifecycleError)
     assert problem in str(error)
@@ -742,7 +930,7 @@ def test_a_platform_applies_under_a_certified_parent_only(hunan: World) -> None:
         name="县窗口",
         level="county",
         parent="platform/zhuzhou",
-        region="x",
+        region="430211",
     )
     error = hunan.rejected(lambda: save(hunan, applied), LifecycleError)
     assert "is applied, not certified" in str(error)
@@ -758,7 +946,7 @@ def test_an_industry_window_may_apply_under_a_city_window(hunan: World) -> None:
             name="长沙工程机械产业窗口",
             level="industry",
             parent="platform/changsha",
-            region="长沙",
+            region="430100",
         ),
     )
     assert_complies(hunan)
@@ -828,8 +1016,139 @@ def test_a_new_hub_applies_only_once_the_old_one_is_disqualified(hunan: World) -
             name="省枢纽服务平台(新运营机构)",
             level="hub",
             parent=None,
-            region="湖南省",
+            region="430000",
         ),
     )
     assert load(hunan, "platform/hub2").status == "applied"
+    assert_complies(hunan)
+
+
+# -- regions: authorities and platforms by administrative division (HN 2, 4, 19(4), 24) ------
+
+
+def organisation(world: World, roles: list[str], region: str | None, stream: str = "org/x") -> Any:
+    return Organisation.register(
+        stream=stream, actor="root", name="某局", roles=roles, region=region
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "problem"),
+    [
+        ("湘潭", "region '湘潭' is not an administrative division code (GB/T 2260): six digits"),
+        ("43030", "region '43030' is not an administrative division code"),
+        ("4303001", "region '4303001' is not an administrative division code"),
+        ("430021", "region 430021 is not an administrative division code (GB/T 2260): it names "),
+        ("000100", "region 000100 is not an administrative division code"),
+        ("340100", "region 340100 does not lie within 430000, the province of hunan-sme-2015"),
+    ],
+)
+def test_an_authority_is_registered_with_a_division_code_of_the_province(
+    hunan: World, region: str, problem: str
+) -> None:
+    hunan.province.enrol("org/x")
+    error = hunan.rejected(
+        lambda: save(hunan, organisation(hunan, ["city_authority"], region)), LifecycleError
+    )
+    assert f"org/x: {problem}" in str(error)
+
+
+def test_an_authority_that_acts_by_locality_is_registered_with_its_region(hunan: World) -> None:
+    hunan.province.enrol("org/x")
+    error = hunan.rejected(
+        lambda: save(hunan, organisation(hunan, ["city_authority"], None)), LifecycleError
+    )
+    assert (
+        "org/x: a city_authority acts within its region (HN 19(4); HN 24) and is registered with it"
+    ) in str(error)
+    save(hunan, organisation(hunan, ["hub_operator"], None))  # acts by no locality
+    org: Organisation = load(hunan, "org/x")
+    org.grant(actor="root", role="provincial_authority")
+    error = hunan.rejected(lambda: save(hunan, org), LifecycleError)
+    assert "org/x: a provincial_authority acts within its region" in str(error)
+    assert load(hunan, "org/x").roles() == {"hub_operator"}
+    assert_complies(hunan)
+
+
+def test_in_anhui_a_region_is_optional_but_a_division_code(anhui: World) -> None:
+    anhui.province.enrol("org/x")
+    error = anhui.rejected(
+        lambda: save(anhui, organisation(anhui, ["government_department"], "合肥")),
+        LifecycleError,
+    )
+    assert "region '合肥' is not an administrative division code" in str(error)
+    save(anhui, organisation(anhui, ["government_department"], None))
+    assert load(anhui, "org/hrss").region == "340000"
+    assert_complies(anhui)
+
+
+def applied(world: World, stream: str, level: str, parent: str | None, region: str) -> Platform:
+    world.province.enrol(stream)
+    return Platform.apply_for(
+        stream=stream, actor=stream, name="窗口", level=level, parent=parent, region=region
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "parent", "region", "problem"),
+    [
+        ("city", "platform/hub", "株洲", "region '株洲' is not an administrative division code"),
+        ("county", "platform/changsha", "430221", "region 430221 does not lie within 430100, "),
+        ("county", "platform/changsha", "430000", "region 430000 does not lie within 430100, "),
+        ("industry", "platform/hub", "340100", "region 340100 does not lie within 430000, the "),
+    ],
+    ids=["not-a-code", "another-citys-county", "the-whole-province", "another-province"],
+)
+def test_a_platform_lies_within_its_parents_region(
+    hunan: World, level: str, parent: str, region: str, problem: str
+) -> None:
+    platform = applied(hunan, "platform/x", level, parent, region)
+    error = hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+    assert f"platform/x: {problem}" in str(error)
+
+
+def test_a_county_window_lies_within_its_city_and_an_industry_window_within_the_province(
+    hunan: World,
+) -> None:
+    save(hunan, applied(hunan, "platform/liuyang", "county", "platform/changsha", "430181"))
+    save(hunan, applied(hunan, "platform/industry", "industry", "platform/hub", "430000"))
+    assert load(hunan, "platform/liuyang").region == "430181"
+    assert_complies(hunan)
+
+
+def test_a_new_hub_lies_within_the_province(hunan: World) -> None:
+    hub: Platform = load(hunan, "platform/hub")
+    hub.cancel_qualification(actor="org/province", reason="不履行义务 (HN 24)")
+    save(hunan, hub)
+    platform = applied(hunan, "platform/hub2", "hub", None, "340000")
+    error = hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+    assert "region 340000 does not lie within 430000, the province of hunan-sme-2015" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("stream", "region", "authority", "authority_region"),
+    [
+        ("platform/zhuzhou", "430200", "org/changsha", "430100"),
+        ("platform/liuyang", "430181", "org/zhuzhou", "430200"),
+    ],
+)
+def test_a_city_authority_recommends_only_windows_of_its_region(
+    hunan: World, stream: str, region: str, authority: str, authority_region: str
+) -> None:
+    parent = "platform/hub" if stream == "platform/zhuzhou" else "platform/changsha"
+    level = "city" if stream == "platform/zhuzhou" else "county"
+    save(hunan, applied(hunan, stream, level, parent, region))
+    platform: Platform = load(hunan, stream)
+    platform.recommend(actor=authority)
+    error = hunan.rejected(lambda: save(hunan, platform), LifecycleError)
+    assert (
+        f"{stream}: {stream} lies in {region}, outside {authority}'s region {authority_region}: "
+        "an authority acts within its own region, and a case beyond it goes to the authority "
+        "above (HN 19(4); HN 24)"
+    ) in str(error)
+    platform = load(hunan, stream)
+    platform.recommend(actor="org/changsha" if level == "county" else "org/zhuzhou")
+    platform.certify(actor="org/province", certificate="HN-WIN-9")  # the province covers all
+    save(hunan, platform)
+    assert load(hunan, stream).status == "certified"
     assert_complies(hunan)

@@ -20,7 +20,14 @@ from ledger.domain.errors import LifecycleError, RuleViolationError
 from ledger.domain.registration import Member, Platform, Provider
 from ledger.domain.services import ServiceRecord
 from ledger.domain.trading import Order
-from tests.domain.world import ITEM, World, assert_complies, at, client_entry
+from tests.domain.world import (
+    ITEM,
+    World,
+    assert_complies,
+    at,
+    client_entry,
+    network_provider,
+)
 
 FEE = 120_000  # item/i1's fee
 
@@ -355,9 +362,9 @@ def test_a_service_is_recorded_through_the_providers_branch_of_the_network(world
         name="株洲市综合窗口",
         level="city",
         parent="platform/hub",
-        region="株洲",
+        region="430200",
     )
-    window.recommend(actor="org/changsha")
+    window.recommend(actor="org/zhuzhou")
     window.certify(actor="org/province", certificate="HN-WIN-2")
     save(world, window)
     error = world.rejected(
@@ -370,16 +377,7 @@ def test_a_service_is_recorded_through_the_providers_branch_of_the_network(world
 
 
 def test_a_window_records_the_services_of_a_provider_of_the_whole_network(world: World) -> None:
-    world.province.provider(
-        "provider/net",
-        name="湖南省知识产权服务中心",
-        credit_code="91430000MA4L00001D",
-        categories=["管理咨询"],
-        reviewer="platform/hub",
-        platform="platform/hub",
-        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
-        valid_until="2028-12-31",
-    )
+    network_provider(world)
     world.province.item("item/net", provider="provider/net", **ITEM)
     record(world, provider="provider/net", item="item/net")  # through platform/changsha
     assert_complies(world)

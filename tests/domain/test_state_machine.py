@@ -61,11 +61,11 @@ from ledger.core.errors import EntryRejectedError, LedgerError
 from ledger.core.sign import seal
 from ledger.domain.catalogue import Promotion, ServiceItem
 from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
-from ledger.domain.registration import Provider
+from ledger.domain.registration import Acceptance, Provider, acceptance_stream
 from ledger.domain.services import ServiceRecord
 from ledger.domain.supervision import AdminAction, Authorisation, DataExport
 from ledger.domain.trading import Order, Voucher
-from ledger.events import event_clock
+from ledger.events import LedgerEvent, event_clock
 from ledger.storage import Database
 from ledger.verification import verify_ledger
 from tests.conftest import PG_URL, drop_schema
@@ -79,6 +79,19 @@ PARTNERS = ("partner/bank", "partner/university")
 PLAIN_FUNCTION = "专业服务"
 VALIDITY_DAYS = (800, 30, -1)  # a qualification review's validity, in days from today
 HOW_MUCH = ("what is due", "a little", "the balance", "beyond face value")  # redemptions
+REFUNDS = ("a part", "the rest", "beyond the rest")
+CANCELLERS = ("buyer", "settler", "other")
+#: Who cancels a provider's qualification under the Hunan pack (HN 24): the province, the
+#: hub, and city authorities, which act by locality (HN 19(4), 24) in their regions.
+DISQUALIFIERS = ("org/province", "platform/hub", "org/changsha", "org/zhuzhou")
+#: The world's regions (administrative division codes): its authorities' and platforms'.
+REGIONS = {
+    "org/province": "430000",
+    "org/changsha": "430100",
+    "org/zhuzhou": "430200",
+    "platform/hub": "430000",
+    "platform/changsha": "430100",
+}
 #: Credit codes and ID-card numbers new subjects register with: the world's own (held by
 #: provider/p1, member/e1, member/e2 and member/u1) and one that is free at the start.
 CREDIT_CODES = (
@@ -93,6 +106,14 @@ TALLY: Counter[str] = Counter()
 
 
 # -- what the model expects ---------------------------------------------------------------------
+
+
+def within(inner: str, outer: str) -> bool:
+    """Whether division ``inner`` lies within ``outer`` (GB/T 2260: the digits of ``outer``
+    before its trailing pairs of zeros begin ``inner``)."""
+    while outer.endswith("00"):
+        outer = outer[:-2]
+    return inner.startswith(outer)
 
 
 @dataclass(frozen=True)
@@ -151,6 +172,7 @@ class Setting:
     platforms: tuple[str, ...]  # onboarding platforms
     free_function: str  # a free public-interest function (HN 7; AH 12, 14)
     missing: frozenset[str]  # event types the pack does not have
+    agreement: str | None  # the user agreement providers sign before admission (HN 8(3))
 
 
 SETTINGS = {
@@ -164,6 +186,7 @@ SETTINGS = {
         platforms=("platform/changsha", "platform/hub"),
         free_function="联络员服务",
         missing=frozenset({"VoucherIssued", "AdminAuthorised", "DataSharingAuthorised"}),
+        agreement="agreement/providers",
     ),
     ANHUI: Setting(
         rules=frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13}),
@@ -181,6 +204,7 @@ SETTINGS = {
                 "ProviderQualificationCancelled",
             }
         ),
+        agreement=None,
     ),
 }
 
@@ -194,6 +218,7 @@ class ProviderFacts:
     reviewed: bool = False
     valid_until: date | None = None
     home: str | None = None  # the onboarding platform, once admitted
+    signed: bool = False  # accepted the user agreement for providers (HN 8(3))
     suspended: bool = False
     barred: bool = False
     deregistered: bool = False
@@ -228,8 +253,12 @@ class OrderFacts:
     provider: str
     channel: str
     price_fen: int
-    completed: bool = False
+    status: str = "created"  # created, paying, completed, refunded or cancelled
+    completed: bool = False  # was completed (and stays so when refunded afterwards)
     vouchers_fen: int = 0
+    settled_fen: int = 0
+    refunded_fen: int = 0
+    noticed: bool = False  # of the risks of an offline deal (AH 20)
     evaluated: bool = False
 
 
@@ -248,6 +277,7 @@ class VoucherFacts:
     categories: tuple[str, ...]
     redeemed_fen: int = 0
     orders: set[str] = field(default_factory=set)
+    released: set[str] = field(default_factory=set)  # orders cancelled, their amount back
     expired: bool = False
 
 
@@ -330,6 +360,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 reviewed=True,
                 valid_until=date(2028, 12, 31),
                 home=self.setting.platforms[0],
+                signed=True,
             )
         }
         self.m_members = {
@@ -355,6 +386,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.m_orders: dict[str, OrderFacts] = {}
         self.m_services: dict[str, ServiceFacts] = {}
         self.m_vouchers: dict[str, VoucherFacts] = {}
+        self.redeemed_in: dict[tuple[str, str], int] = {}  # (voucher, order) -> fen
         self.m_auths: dict[str, AuthorisationFacts] = {}
         self.m_promotions: dict[str, PromotionFacts] = {}
         self.cancelled_platforms: set[str] = set()
@@ -382,7 +414,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def save(self, *aggregates: Any) -> int:
         """Save ``aggregates`` as one batch; the number of events it should write."""
-        events = sum(len(a.pending_events) for a in aggregates)
+        events = sum(1 if isinstance(a, LedgerEvent) else len(a.pending_events) for a in aggregates)
         self.app.save(*aggregates)
         return events
 
@@ -533,16 +565,20 @@ class LedgerMachine(RuleBasedStateMachine):
         validity=st.sampled_from(VALIDITY_DAYS),
         platform=st.integers(0, 1),
         code=st.sampled_from(CREDIT_CODES),
+        sign=st.booleans(),
     )
-    def apply_provider(self, skip: str, validity: int, platform: int, code: str) -> Any:
+    def apply_provider(self, skip: str, validity: int, platform: int, code: str, sign: bool) -> Any:
         """A new provider applies, claiming its credit code; the reviewer verifies, reviews
-        and admits it in the same batch, sometimes skipping a step (or all)."""
+        and admits it in the same batch, sometimes skipping a step (or all). Where there
+        is a user agreement for providers, it signs it before admission, or forgets to."""
         verify = skip not in ("verification", "all")
         review = skip not in ("review", "all")
         admit = skip not in ("admission", "all")
         stream = self.new_stream("provider")
         home = self.setting.platforms[platform % len(self.setting.platforms)]
         valid_until = self.today + timedelta(days=validity)
+        agreement = self.setting.agreement
+        sign = sign and agreement is not None
         self.enrol(stream)
 
         def check() -> None:
@@ -552,6 +588,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if admit:
                 self.need(2, verify and review)
                 self.platform_standing(home)
+                if agreement is not None and not sign:  # HN 8(3)
+                    refuse(LIFECYCLE)
 
         def command() -> int:
             provider = Provider.apply_for(
@@ -566,9 +604,16 @@ class LedgerMachine(RuleBasedStateMachine):
                 provider.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
             if review:
                 provider.review(actor=reviewer, documents=DOC, valid_until=valid_until.isoformat())
+            claim = self.world.province.claim(provider)
+            if agreement is None or not sign:
+                if admit:
+                    provider.admit(actor=reviewer, platform=home)
+                return self.save(provider, claim)
+            registered = provider.take_events()
             if admit:
                 provider.admit(actor=reviewer, platform=home)
-            return self.save(provider, self.world.province.claim(provider))
+            signed = Acceptance.accept(actor=stream, agreement=agreement, version=1)
+            return self.save(*registered, claim, signed, provider)
 
         if not self.attempt("apply provider", check, command):
             return multiple()
@@ -578,24 +623,35 @@ class LedgerMachine(RuleBasedStateMachine):
             reviewed=review,
             valid_until=valid_until if review else None,
             home=home if admit else None,
+            signed=sign,
         )
         return stream
 
     @rule(
         provider=providers,
-        step=st.sampled_from(["verify", "review", "admit"]),
+        step=st.sampled_from(["verify", "review", "sign", "admit"]),
         validity=st.sampled_from(VALIDITY_DAYS),
         platform=st.integers(0, 1),
     )
     def onboard_provider(self, provider: str, step: str, validity: int, platform: int) -> None:
-        """One onboarding step for a provider, in any order (HN 8(2), 19(1); AH 22)."""
+        """One onboarding step for a provider, in any order (HN 8(2), 8(3), 19(1); AH 22):
+        signing the user agreement is the provider's own, where the policy has one."""
         facts = self.m_providers[provider]
         valid_until = self.today + timedelta(days=validity)
         home = self.setting.platforms[platform % len(self.setting.platforms)]
         reviewer = self.setting.reviewer
+        agreement = self.setting.agreement
+        if step == "sign" and agreement is None:
+            return
+        signed = acceptance_stream(str(agreement), provider)
 
         def check() -> None:
             self.present(facts)
+            if step == "sign":
+                if facts.barred:
+                    refuse(broken(4))
+                if facts.signed:  # version 1 is accepted once
+                    refuse(LIFECYCLE)
             if step == "verify":
                 self.holds_identity(provider)
             if step == "review" and valid_until < self.today:
@@ -609,8 +665,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.platform_standing(home)
                 if facts.home is not None:
                     refuse(LIFECYCLE)
+                if agreement is not None and not facts.signed:
+                    refuse(LIFECYCLE)
 
         def command() -> int:
+            if step == "sign":
+                if not facts.signed:
+                    return self.save(
+                        Acceptance.accept(actor=provider, agreement=str(agreement), version=1)
+                    )
+                acceptance = self.load(signed)
+                acceptance.accept_version(actor=provider, agreement=str(agreement), version=1)
+                return self.save(acceptance)
             aggregate = self.load(provider)
             if step == "verify":
                 aggregate.verify_real_name(actor=reviewer, method="统一社会信用代码核验")
@@ -622,7 +688,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
         if not self.attempt(f"{step} provider", check, command):
             return
-        if step == "verify":
+        if step == "sign":
+            facts.signed = True
+        elif step == "verify":
             facts.verified = True
         elif step == "review":
             facts.reviewed, facts.valid_until = True, valid_until
@@ -634,12 +702,15 @@ class LedgerMachine(RuleBasedStateMachine):
         action=st.sampled_from(
             ["reinstate", "suspend", "reinstate", "blacklist", "cancel", "deregister"]
         ),
+        disqualifier=st.sampled_from(DISQUALIFIERS),
     )
-    def sanction_provider(self, provider: str, action: str) -> None:
+    def sanction_provider(self, provider: str, action: str, disqualifier: str) -> None:
         """Suspended and reinstated (HN 24; AH 10(5)), blacklisted (AH 28), its
-        qualification cancelled (HN 24); or it leaves (deregisters itself)."""
+        qualification cancelled (HN 24: by the province, the hub, or the authority of the
+        locality where it was onboarded); or it leaves (deregisters itself)."""
         facts = self.m_providers[provider]
         sanctioner = self.setting.sanctioner
+        by = disqualifier if self.POLICY == HUNAN else sanctioner
 
         def check() -> None:
             if action in ("suspend", "reinstate", "deregister"):
@@ -652,6 +723,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 if not facts.suspended:
                     refuse(LIFECYCLE)
             if action in ("blacklist", "cancel") and facts.barred:
+                refuse(LIFECYCLE)
+            # an authority cancels within its region; a provider no platform onboarded lies
+            # in the province as a whole
+            where = REGIONS.get(facts.home or "", "430000")
+            authority = self.POLICY == HUNAN and by.startswith("org/")
+            if action == "cancel" and authority and not within(where, REGIONS[by]):
                 refuse(LIFECYCLE)
             if action == "cancel":
                 self.permitted("ProviderQualificationCancelled")
@@ -667,7 +744,6 @@ class LedgerMachine(RuleBasedStateMachine):
             elif action == "deregister":
                 aggregate.deregister(actor=provider, reason="停止经营")
             else:
-                by = "org/province" if self.POLICY == HUNAN else sanctioner
                 aggregate.cancel_qualification(actor=by, reason="提供虚假材料")
             return self.save(aggregate)
 
@@ -901,35 +977,137 @@ class LedgerMachine(RuleBasedStateMachine):
         return stream
 
     def pay(self, order: str) -> None:
-        """Paid (initiated by the buyer, settled by the payment service) and completed;
-        an order paid in full by vouchers, or free, is completed at once."""
+        """Paid (initiated by the buyer unless it was already, settled by the payment
+        service) and completed; an order paid in full by vouchers, or free, is completed at
+        once. A completed, refunded or cancelled order takes no payment, nor completion."""
         facts = self.m_orders[order]
         due = facts.price_fen - facts.vouchers_fen
-        pay = due > 0 and not facts.completed
+        settle = due > 0 and facts.status in ("created", "paying", "cancelled")
+        initiate = settle and facts.status != "paying"
+        notice = initiate and facts.channel == "offline" and self.POLICY == ANHUI  # AH 20
+        cancelled = facts.status == "cancelled"
 
         def check() -> None:
-            if pay:
+            if notice and cancelled:
+                refuse(LIFECYCLE)  # RiskNoticeDelivered
+            if initiate:
                 self.member_standing(facts.buyer)  # PaymentInitiated
-            self.provider_standing(facts.provider)  # OrderCompleted
-            if facts.completed:
+                if cancelled:
+                    refuse(LIFECYCLE)
+            self.provider_standing(facts.provider)  # PaymentSettled (frozen), OrderCompleted
+            if facts.status not in ("created", "paying"):
                 refuse(LIFECYCLE)
-            if pay:
+            if initiate:
                 self.signed_by(facts.buyer)
 
         def command() -> int:
             aggregate = self.load(order)
-            if pay and facts.channel == "offline" and self.POLICY == ANHUI:  # AH 20
+            if notice:
                 aggregate.deliver_risk_notice(
                     actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
                 )
-            if pay:
+            if initiate:
                 aggregate.initiate_payment(method="wechat_pay")
+            if settle:
                 aggregate.settle(actor=self.setting.settler, payment_ref=f"PAY-{order}")
             aggregate.complete()
             return self.save(aggregate)
 
         if self.attempt("pay and complete order", check, command):
-            facts.completed = True
+            facts.status, facts.completed = "completed", True
+            facts.settled_fen = due if settle else 0
+            facts.noticed = facts.noticed or notice
+
+    def initiate(self, order: str) -> None:
+        """The buyer initiates the payment only (HN 20; AH 19): the order is paying until
+        settled, or frozen there when its seller is barred meanwhile (rule 4)."""
+        facts = self.m_orders[order]
+        due = facts.price_fen - facts.vouchers_fen
+        notice = facts.channel == "offline" and self.POLICY == ANHUI  # AH 20
+
+        def check() -> None:
+            if notice and (facts.noticed or facts.status == "cancelled"):
+                refuse(LIFECYCLE)  # RiskNoticeDelivered
+            self.member_standing(facts.buyer)
+            if facts.status != "created":
+                refuse(LIFECYCLE)
+            if self.m_providers[facts.provider].barred:
+                refuse(broken(4))  # the payment is frozen
+            if due <= 0:
+                refuse(LIFECYCLE)
+            self.signed_by(facts.buyer)
+
+        def command() -> int:
+            aggregate = self.load(order)
+            if notice:
+                aggregate.deliver_risk_notice(
+                    actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
+                )
+            aggregate.initiate_payment(method="alipay")
+            return self.save(aggregate)
+
+        if self.attempt("initiate payment", check, command):
+            facts.status, facts.noticed = "paying", facts.noticed or notice
+
+    def refund(self, order: str, how: str) -> None:
+        """The settling operator refunds part or the rest of what was settled (HN 20);
+        refunded in full, the order ends "refunded"."""
+        facts = self.m_orders[order]
+        left = facts.settled_fen - facts.refunded_fen
+        fen = {
+            "a part": min(1_000, left - 1) if left > 1 else 1,
+            "the rest": left,
+            "beyond the rest": left + 1,
+        }[how]
+
+        def check() -> None:
+            if facts.settled_fen == 0 or not 0 < fen <= left:
+                refuse(LIFECYCLE)
+
+        def command() -> int:
+            aggregate = self.load(order)
+            aggregate.refund(
+                actor=self.setting.settler, payment_ref=f"RF-{order}", amount_fen=fen, reason="退款"
+            )
+            return self.save(aggregate)
+
+        if self.attempt(f"refund order ({how})", check, command):
+            facts.refunded_fen += fen
+            if facts.refunded_fen == facts.settled_fen:
+                facts.status = "refunded"
+
+    def cancel(self, order: str, actor: str) -> None:
+        """The buyer, or the settling operator, cancels an order not yet settled (a frozen
+        one among them); each voucher applied to it is given back first, in the batch."""
+        facts = self.m_orders[order]
+        vouchers = sorted(
+            name
+            for name, v in self.m_vouchers.items()
+            if order in v.orders and order not in v.released
+        )
+
+        def check() -> None:
+            if actor in self.m_members:
+                self.member_standing(actor)
+            if facts.status not in ("created", "paying"):
+                refuse(LIFECYCLE)
+            if actor not in (facts.buyer, self.setting.settler):
+                refuse(LIFECYCLE)
+            if actor in self.m_members:
+                self.signed_by(actor)
+
+        def command() -> int:
+            held = [self.load(name) for name in vouchers]
+            aggregate = self.load(order)
+            aggregate.cancel(actor=actor, reason="订单取消", vouchers=held)
+            return self.save(*held, aggregate)
+
+        what = "cancel order, giving vouchers back" if vouchers else "cancel order"
+        if self.attempt(what, check, command):
+            facts.status, facts.vouchers_fen = "cancelled", 0
+            for name in vouchers:
+                self.m_vouchers[name].released.add(order)
+                self.m_vouchers[name].redeemed_fen -= self.redeemed_in[name, order]
 
     def evaluate(self, order: str, actor: str) -> None:
         """HN 19(2): only the buyer evaluates a completed order, once."""
@@ -973,6 +1151,42 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(order=orders)
     def complete_order(self, order: str) -> None:
         self.pay(order)
+
+    @rule(order=orders)
+    def initiate_payment(self, order: str) -> None:
+        self.initiate(order)
+
+    @rule(order=orders, how=st.sampled_from(REFUNDS))
+    def refund_order(self, order: str, how: str) -> None:
+        self.refund(order, how)
+
+    @rule(order=orders, by=st.sampled_from(CANCELLERS), other=members)
+    def cancel_order(self, order: str, by: str, other: str) -> None:
+        """Cancelled by its buyer, the settling operator, or someone else (refused)."""
+        buyer = self.m_orders[order].buyer
+        self.cancel(order, {"buyer": buyer, "settler": self.setting.settler}.get(by, other))
+
+    @rule(
+        target=orders,
+        buyer=members,
+        item=items,
+        online=st.booleans(),
+        initiated=st.booleans(),
+        by=st.sampled_from(CANCELLERS),
+        other=members,
+    )
+    def order_then_cancel(
+        self, buyer: str, item: str, online: bool, initiated: bool, by: str, other: str
+    ) -> Any:
+        """Ordered, its payment perhaps initiated, then cancelled (by its buyer, the settling
+        operator, or someone else); each step decided on its own."""
+        order = self.order(buyer, item, online, self.m_items[item].fee_fen, None)
+        if not isinstance(order, str):
+            return order
+        if initiated:
+            self.initiate(order)
+        self.cancel_order(order, by, other)
+        return order
 
     @rule(order=orders, other=members, as_buyer=st.booleans(), again=st.booleans())
     def evaluate_order(self, order: str, other: str, as_buyer: bool, again: bool) -> None:
@@ -1305,11 +1519,9 @@ class LedgerMachine(RuleBasedStateMachine):
             assert self.load(stream).withdrawn == (stream in self.withdrawn_items), stream
         for stream, o in self.m_orders.items():
             state = self.load(stream)
-            assert (state.status == "completed", state.vouchers_fen, state.evaluated) == (
-                o.completed,
-                o.vouchers_fen,
-                o.evaluated,
-            ), stream
+            got = (state.status, state.completed, state.vouchers_fen, state.evaluated)
+            assert got == (o.status, o.completed, o.vouchers_fen, o.evaluated), stream
+            assert (state.settled_fen, state.refunded_fen) == (o.settled_fen, o.refunded_fen)
             applied = {v for v, facts in self.m_vouchers.items() if stream in facts.orders}
             assert state.vouchers == applied, stream
         for stream, s in self.m_services.items():
@@ -1321,6 +1533,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 v.orders,
                 v.expired,
             ), stream
+            assert set(state.released) == v.released, stream
 
 
 class HunanMachine(LedgerMachine):
@@ -1419,10 +1632,6 @@ class AnhuiMachine(LedgerMachine):
     vouchers = Bundle("vouchers")
     authorisations = Bundle("authorisations")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.redeemed_in: dict[tuple[str, str], int] = {}  # (voucher, order) -> fen
-
     @rule(
         target=vouchers,
         holder=LedgerMachine.members,
@@ -1486,7 +1695,7 @@ class AnhuiMachine(LedgerMachine):
             self.need(7, not item.free)
             self.need(6, o.item not in self.withdrawn_items)
             self.need(6, o.channel == "online")
-            self.need(6, o.buyer == v.holder and not o.completed)
+            self.need(6, o.buyer == v.holder and o.status == "created")
             self.need(6, item.category in v.categories)
             self.need(6, not v.expired and self.today <= v.expires_on)
             self.need(6, order not in v.orders)
@@ -1528,7 +1737,7 @@ class AnhuiMachine(LedgerMachine):
         fitting = [
             name
             for name, facts in self.m_orders.items()
-            if facts.buyer == holder and facts.channel == "online" and not facts.completed
+            if facts.buyer == holder and facts.channel == "online" and facts.status == "created"
         ]
         if fit and fitting:
             order = fitting[fit % len(fitting)]
@@ -1575,6 +1784,23 @@ class AnhuiMachine(LedgerMachine):
                 self.evaluate(order, holder)
         return voucher
 
+    @rule(
+        voucher=vouchers,
+        initiated=st.booleans(),
+        by=st.sampled_from(CANCELLERS),
+        other=LedgerMachine.members,
+    )
+    def cancel_voucher_order(self, voucher: str, initiated: bool, by: str, other: str) -> None:
+        """An order the voucher was redeemed in, its rest perhaps being paid, is cancelled:
+        the voucher gets its amount back in the same batch (AH 17, 19)."""
+        v = self.m_vouchers[voucher]
+        held = sorted(order for order in v.orders if order not in v.released)
+        if not held:
+            return
+        if initiated:
+            self.initiate(held[0])
+        self.cancel_order(held[0], by, other)
+
     @rule(voucher=vouchers, pick=st.integers(0, 3))
     def apply_voucher_again(self, voucher: str, pick: int) -> None:
         """The holder applies a voucher already redeemed and applied in an order to it once
@@ -1588,7 +1814,7 @@ class AnhuiMachine(LedgerMachine):
 
         def check() -> None:
             self.member_standing(v.holder)
-            if self.m_orders[order].completed:
+            if self.m_orders[order].status != "created":
                 refuse(LIFECYCLE)
             refuse(broken(6))
 

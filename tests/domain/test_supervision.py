@@ -1,6 +1,7 @@
-"""Supervision: fund recovery and award revocation (HN 25), reported statistics (HN 7(8), 14),
-admin authorisations (AH 27), data sharing and exports (AH 34), work plans (HN 17),
-annual evaluations (AH 7).
+"""Supervision: qualifications cancelled by the authority of the locality (HN 24), fund
+recovery and award revocation (HN 25), reported statistics (HN 7(8), 14), admin
+authorisations (AH 27), data sharing and exports (AH 34), work plans (HN 17), annual
+evaluations (AH 7).
 
 Each test runs on SQLite and PostgreSQL.
 """
@@ -13,7 +14,9 @@ from typing import Any
 import pytest
 
 from ledger.core.envelope import decode_entry
+from ledger.domain.catalogue import ServiceItem
 from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
+from ledger.domain.registration import Platform, Provider
 from ledger.domain.supervision import (
     FIGURES,
     AdminAction,
@@ -31,10 +34,13 @@ from ledger.storage import Database
 from tests.domain.world import (
     ANHUI,
     HUNAN,
+    ITEM,
     World,
     assert_complies,
     at,
     client_entry,
+    county_window,
+    network_provider,
     open_world,
 )
 
@@ -147,6 +153,100 @@ def test_an_award_is_revoked(hunan: World) -> None:
         basis="—",
     )
     hunan.rejected(lambda: hunan.app.save(by_city), NotPermittedError)
+
+
+# -- qualifications cancelled by the authority of the locality (HN 24) ---------------------------
+
+
+def applicant(world: World) -> str:
+    """A provider that has applied and was onboarded by no platform yet."""
+    world.province.enrol("provider/p2")
+    provider = Provider.apply_for(
+        stream="provider/p2",
+        actor="provider/p2",
+        name="湘潭精益检测有限公司",
+        credit_code="91430300MA4L00000R",
+        categories=["检验检测"],
+    )
+    world.app.save(provider, world.province.claim(provider))
+    return "provider/p2"
+
+
+def cancel(world: World, provider: str, actor: str) -> None:
+    state: Provider = load(world, provider)
+    state.cancel_qualification(actor=actor, reason="服务信誉差、损害消费者权益 (HN 24)")
+    world.app.save(state)
+
+
+@pytest.mark.parametrize(
+    ("subject", "authority"),
+    [
+        ("provider/p1", "org/changsha"),  # onboarded by the Changsha window
+        ("provider/p3", "org/liuyang"),  # onboarded by the county window
+        ("provider/p3", "org/changsha"),  # the county lies within the city
+        ("provider/net", "org/province"),  # the hub's: the province covers it
+        ("provider/p2", "org/province"),  # onboarded by no platform yet
+    ],
+)
+def test_an_authority_cancels_the_qualification_of_a_provider_of_its_region(
+    hunan: World, subject: str, authority: str
+) -> None:
+    if subject == "provider/p3":
+        county_window(hunan)
+    elif subject == "provider/net":
+        network_provider(hunan)
+    elif subject == "provider/p2":
+        applicant(hunan)
+    cancel(hunan, subject, authority)
+    assert load(hunan, subject).barred == "disqualified (qualification cancelled)"
+    if subject != "provider/p2":
+        fields: dict[str, Any] = dict(ITEM)
+        item = ServiceItem.publish(stream="item/x", actor=subject, provider=subject, **fields)
+        hunan.violates(4, lambda: hunan.app.save(item))
+    assert_complies(hunan)
+
+
+@pytest.mark.parametrize(
+    ("subject", "authority", "where", "region"),
+    [
+        ("provider/p1", "org/zhuzhou", "platform/changsha, lies in 430100", "430200"),
+        ("provider/p1", "org/liuyang", "platform/changsha, lies in 430100", "430181"),
+        ("provider/p3", "org/zhuzhou", "platform/liuyang, lies in 430181", "430200"),
+        ("provider/net", "org/changsha", "platform/hub, lies in 430000", "430100"),
+        ("provider/p2", "org/changsha", "no platform, lies in 430000", "430100"),
+    ],
+)
+def test_an_authority_cancels_no_qualification_beyond_its_region(
+    hunan: World, subject: str, authority: str, where: str, region: str
+) -> None:
+    county_window(hunan)
+    network_provider(hunan)
+    applicant(hunan)
+    error = hunan.rejected(lambda: cancel(hunan, subject, authority), LifecycleError)
+    assert (
+        f"{subject}: {subject}, onboarded by {where}, outside {authority}'s region {region}: "
+        "an authority acts within its own region, and a case beyond it goes to the authority "
+        "above (HN 19(4); HN 24)"
+    ) in str(error)
+    assert load(hunan, subject).barred is None
+    cancel(hunan, subject, "org/province")  # the case goes up: the province covers it
+    assert_complies(hunan)
+
+
+def test_a_window_qualification_is_the_provinces_to_cancel(hunan: World) -> None:
+    """The pack lets only the provincial authority act on a window's qualification (HN 4,
+    24); it covers every region."""
+    platform: Platform = load(hunan, "platform/changsha")
+    platform.cancel_qualification(actor="org/changsha", reason="x")
+    error = hunan.rejected(lambda: hunan.app.save(platform), NotPermittedError)
+    assert "PlatformQualificationCancelled may be written only by provincial_authority" in str(
+        error
+    )
+    platform = load(hunan, "platform/changsha")
+    platform.cancel_qualification(actor="org/province", reason="没有发挥窗口服务平台功能 (HN 24)")
+    hunan.app.save(platform)
+    assert load(hunan, "platform/changsha").status == "cancelled"
+    assert_complies(hunan)
 
 
 # -- reported statistics and their corrections (rule 13) --------------------------------------

@@ -1,22 +1,34 @@
 """Orders, payments, refunds, receipts, evaluations and deposits (HN 9(5), 19(2), 20, 21; AH 20);
-payees (AH 6), frozen payments (AH 28; HN 24), what vouchers are issued and redeemed for (AH 19).
+payees (AH 6), frozen payments (AH 28; HN 24), what vouchers are issued and redeemed for (AH 19);
+orders refunded in full, and orders cancelled before settlement with their vouchers given back.
 
 Each test runs on SQLite and PostgreSQL; the ``world`` fixture adds both policies.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
+from ledger.compliance import check_compliance
 from ledger.core.envelope import decode_entry
 from ledger.domain.complaints import Complaint
 from ledger.domain.errors import LifecycleError
 from ledger.domain.registration import Provider
-from ledger.domain.trading import Deposit, Order, Voucher
+from ledger.domain.trading import Deposit, GovernmentPurchase, Order, Voucher
 from ledger.storage import Database
-from tests.domain.world import ANHUI, HUNAN, World, assert_complies, open_world
+from tests.domain.world import (
+    ANHUI,
+    HUNAN,
+    World,
+    assert_complies,
+    at,
+    client_entry,
+    open_world,
+)
 
 PRICE = 120_000  # item/i1's fee
 
@@ -338,10 +350,73 @@ def test_an_order_refunded_in_full_does_not_complete(world: World) -> None:
     order = paid(world)
     order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE, reason="全部退款")
     world.app.save(order)
+    stored = load(world, "order/o1")
+    assert (stored.status, stored.paid_fen, stored.completed) == ("refunded", 0, False)
     order.complete()
     error = world.rejected(lambda: world.app.save(order), LifecycleError)
     assert f"its payment of {PRICE} fen was refunded in full" in str(error)
-    assert load(world, "order/o1").status == "settled"
+    assert load(world, "order/o1").status == "refunded"
+
+    never_delivered = load(world, "order/o1")  # refunded before completion: nothing to rate
+    never_delivered.evaluate(actor="member/e1", score=1, comment="未履行")
+    error = world.rejected(lambda: world.app.save(never_delivered), LifecycleError)
+    assert "is evaluated only once completed" in str(error)
+    assert_complies(world)
+
+
+def test_a_completed_order_refunded_in_full_ends_refunded_and_is_still_evaluated(
+    world: World,
+) -> None:
+    order = paid(world)
+    order.complete()
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=20_000, reason="部分退款")
+    world.app.save(order)
+    assert load(world, "order/o1").status == "completed"  # a partial refund keeps it
+    order.refund(
+        actor=settler(world), payment_ref="RF-2", amount_fen=PRICE - 20_000, reason="服务不满意"
+    )
+    world.app.save(order)
+    stored = load(world, "order/o1")
+    assert (stored.status, stored.refunded_fen, stored.paid_fen) == ("refunded", PRICE, 0)
+
+    # the service was delivered: its unhappy buyer evaluates it (HN 19(2))
+    order.evaluate(actor="member/e1", score=1, comment="服务质量差,已退款")
+    world.app.save(order)
+    assert load(world, "order/o1").evaluated
+    assert types_of(world, "order/o1")[-4:] == [
+        "OrderCompleted",
+        "PaymentRefunded",
+        "PaymentRefunded",
+        "OrderEvaluated",
+    ]
+    assert_complies(world)
+
+
+@pytest.mark.parametrize("step", ["complete", "receipt", "refund", "cancel"])
+def test_an_order_refunded_in_full_takes_no_further_step(world: World, step: str) -> None:
+    order = paid(world)
+    order.complete()
+    order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE, reason="全部退款")
+    world.app.save(order)
+
+    order = load(world, "order/o1")
+    problem = {
+        "complete": f"its payment of {PRICE} fen was refunded in full",
+        "receipt": "is refunded: no receipt is issued for an undone deal",
+        "refund": "only 0 fen can still be refunded",
+        "cancel": "is refunded: only an order not yet settled is cancelled",
+    }[step]
+    if step == "complete":
+        order.complete()
+    elif step == "receipt":
+        order.issue_receipt(receipt_no="FP-1", amount_fen=1)
+    elif step == "refund":
+        order.refund(actor=settler(world), payment_ref="RF-2", amount_fen=1, reason="再退")
+    else:
+        order.cancel(actor="member/e1", reason="撤单")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert problem in str(error)
+    assert load(world, "order/o1").status == "refunded"
 
 
 def test_an_order_refunded_in_part_completes(world: World) -> None:
@@ -506,7 +581,8 @@ def test_a_settled_order_of_a_seller_barred_later_is_still_refunded(world: World
     order = load(world, "order/o1")
     order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=PRICE, reason="服务商失信")
     world.app.save(order)
-    assert load(world, "order/o1").refunded_fen == PRICE
+    stored = load(world, "order/o1")
+    assert (stored.refunded_fen, stored.status) == (PRICE, "refunded")  # it ends there
     assert_complies(world)
 
 
@@ -577,3 +653,414 @@ def test_an_offline_deal_is_paid_only_after_the_risk_notice(world: World) -> Non
     world.app.save(order)
     assert load(world, "order/o1").status == "paying"
     assert_complies(world)
+
+
+# -- cancellation before settlement: a frozen payment released (HN 20; AH 19, 28) ---------------
+
+
+def paying(world: World, stream: str = "order/o1", *, buyer: str = "member/e1") -> Order:
+    """An order placed by ``buyer`` with its payment initiated, not settled."""
+    order = place(world, stream, buyer=buyer)
+    order.initiate_payment(method="wechat_pay")
+    world.app.save(order)
+    return order
+
+
+@pytest.mark.parametrize("initiated", [False, True], ids=["created", "paying"])
+@pytest.mark.parametrize("by", ["buyer", "settler"])
+def test_an_order_not_yet_settled_is_cancelled(world: World, initiated: bool, by: str) -> None:
+    order = paying(world) if initiated else place(world)
+    order.cancel(actor="member/e1" if by == "buyer" else settler(world), reason="不再需要")
+    world.app.save(order)
+    stored = load(world, "order/o1")
+    assert (stored.status, stored.cancelled, stored.paid_fen) == ("cancelled", "不再需要", 0)
+    assert types_of(world, "order/o1")[-1] == "OrderCancelled"
+    assert_complies(world)
+
+
+def test_the_settler_releases_a_payment_frozen_by_a_blacklisting(world: World) -> None:
+    """The seller was blacklisted after the order: its payment is frozen (rule 4), and the
+    operator that settles payments cancels the order, releasing the buyer's payment."""
+    order = paying(world)
+    blacklist_seller(world)
+    order.settle(actor=settler(world), payment_ref="PAY-1")
+    world.violates(4, lambda: world.app.save(order))
+
+    order = load(world, "order/o1")
+    order.cancel(actor=settler(world), reason="服务商被列入黑名单,冻结的付款退回买方")
+    world.app.save(order)
+    assert load(world, "order/o1").status == "cancelled"
+    assert types_of(world, "order/o1") == ["OrderCreated", "PaymentInitiated", "OrderCancelled"]
+    assert_complies(world)
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        ("pay", "is cancelled, not created"),
+        ("settle", "is cancelled, not paying"),
+        ("complete", "was cancelled (不再需要): no completion follows"),
+        ("receipt", "is cancelled: no receipt is issued for an undone deal"),
+        ("evaluate", "is evaluated only once completed"),
+        ("refund", "nothing was settled to refund"),
+        ("cancel", "was cancelled (不再需要): no cancellation follows"),
+    ],
+)
+def test_a_cancelled_order_takes_nothing_further(world: World, step: str, problem: str) -> None:
+    order = place(world)
+    order.cancel(actor="member/e1", reason="不再需要")
+    world.app.save(order)
+
+    order = load(world, "order/o1")
+    if step == "pay":
+        order.initiate_payment(method="wechat_pay")
+    elif step == "settle":
+        order.settle(actor=settler(world), payment_ref="PAY-1")
+    elif step == "complete":
+        order.complete()
+    elif step == "receipt":
+        order.issue_receipt(receipt_no="FP-1", amount_fen=PRICE)
+    elif step == "evaluate":
+        order.evaluate(actor="member/e1", score=3, comment="已取消")
+    elif step == "refund":
+        order.refund(actor=settler(world), payment_ref="RF-1", amount_fen=1, reason="退款")
+    else:
+        order.cancel(actor=settler(world), reason="再次取消")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert problem in str(error)
+    assert load(world, "order/o1").status == "cancelled"
+
+
+def test_a_cancelled_offline_deal_gets_no_risk_notice(world: World) -> None:
+    noticer = "platform/changsha" if world.policy == HUNAN else "org/operator"
+    order = place(world, channel="offline")
+    order.cancel(actor="member/e1", reason="改为线上办理")
+    world.app.save(order)
+    order.deliver_risk_notice(actor=noticer, notice_sha256="cd" * 32)
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "was cancelled (改为线上办理): no risk notice follows" in str(error)
+
+
+@pytest.mark.parametrize("done", ["settled", "completed"])
+def test_a_settled_order_is_refunded_not_cancelled(world: World, done: str) -> None:
+    order = paid(world)
+    if done == "completed":
+        order.complete()
+        world.app.save(order)
+    order.cancel(actor="member/e1", reason="不再需要")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert (
+        f"is {done}: only an order not yet settled is cancelled; a settled payment is refunded"
+    ) in str(error)
+    assert load(world, "order/o1").status == done
+
+
+def test_a_free_order_completed_at_once_is_not_cancelled(world: World) -> None:
+    order = place(world, item="item/free", price_fen=0)
+    order.complete()
+    world.app.save(order)
+    order.cancel(actor="member/e1", reason="不再需要")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "is completed: only an order not yet settled is cancelled" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("policy", "actor"),
+    [
+        (HUNAN, "provider/p1"),
+        (HUNAN, "member/e2"),
+        (HUNAN, "platform/changsha"),
+        (ANHUI, "provider/p1"),
+        (ANHUI, "member/e2"),
+        (ANHUI, "org/supervisor"),
+    ],
+)
+def test_only_the_buyer_or_the_settling_operator_cancels(
+    db: Database, policy: str, actor: str
+) -> None:
+    world = open_world(db, policy)
+    order = paying(world)
+    order.cancel(actor=actor, reason="代为取消")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    with_settler = "hub_platform" if policy == HUNAN else "cloud_operator"
+    assert (
+        f"is cancelled by its buyer member/e1 or an operator settling payments "
+        f"({with_settler}), not by {actor}"
+    ) in str(error)
+    assert load(world, "order/o1").status == "paying"
+
+
+def test_a_cancellation_gives_its_reason(world: World) -> None:
+    order = place(world)
+    order.cancel(actor="member/e1", reason=" ")
+    error = world.rejected(lambda: world.app.save(order), LifecycleError)
+    assert "a cancellation gives its reason" in str(error)
+
+
+def test_a_blacklisted_buyer_does_not_cancel_but_the_settler_does(world: World) -> None:
+    paying(world)
+    buyer = load(world, "member/e1")
+    buyer.blacklist(actor=settler(world), reason="恶意下单")
+    world.app.save(buyer)
+
+    order = load(world, "order/o1")
+    order.cancel(actor="member/e1", reason="不再需要")
+    world.violates(4, lambda: world.app.save(order))
+    order = load(world, "order/o1")
+    order.cancel(actor=settler(world), reason="买方被列入黑名单")
+    world.app.save(order)
+    assert load(world, "order/o1").status == "cancelled"
+    assert_complies(world)
+
+
+# -- a cancelled order gives its vouchers back (AH 17, 19; rule 6) ------------------------------
+
+
+def voucher_order(anhui: World, *, initiated: bool = True, face_value_fen: int = 100_000) -> None:
+    """member/e1 holds voucher/v1 and redeems 60000 fen of it in order/o1, whose rest
+    (60000 fen) is, with ``initiated``, being paid."""
+    anhui.app.save(
+        Voucher.issue(
+            stream="voucher/v1",
+            actor="org/hrss",
+            holder="member/e1",
+            face_value_fen=face_value_fen,
+            expires_on="2026-12-31",
+            categories=["管理咨询"],
+        )
+    )
+    place(anhui)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    v.redeem(order=o, amount_fen=60_000)
+    if initiated:
+        o.initiate_payment(method="wechat_pay")
+    anhui.app.save(v, o)
+
+
+@pytest.mark.parametrize("by", ["member/e1", "org/operator"])
+def test_a_cancelled_order_gives_its_voucher_back(anhui: World, by: str) -> None:
+    voucher_order(anhui)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor=by, reason="服务商无法履约", vouchers=[v])
+    anhui.app.save(v, o)
+
+    voucher, order = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    assert (voucher.redeemed_fen, voucher.released) == (0, {"order/o1": 60_000})
+    assert voucher.redemptions == {"order/o1": 60_000}  # the redemption stays on record
+    assert (order.status, order.vouchers_fen, order.paid_fen) == ("cancelled", 0, 0)
+    assert order.vouchers == {"voucher/v1"}
+    assert types_of(anhui, "voucher/v1") == [
+        "VoucherIssued",
+        "VoucherRedeemed",
+        "VoucherReleased",
+    ]
+
+    # the amount given back is redeemed again, in full, in another order
+    place(anhui, "order/o2")
+    v, o2 = load(anhui, "voucher/v1"), load(anhui, "order/o2")
+    v.redeem(order=o2, amount_fen=100_000)
+    anhui.app.save(v, o2)
+    assert load(anhui, "voucher/v1").redeemed_fen == 100_000
+    assert_complies(anhui)
+
+
+def test_a_frozen_voucher_order_is_released_by_the_operator(anhui: World) -> None:
+    """Its seller blacklisted, the order paid partly by a voucher is frozen; the operator
+    cancels it and the voucher gets its amount back."""
+    voucher_order(anhui)
+    blacklist_seller(anhui)
+    frozen = load(anhui, "order/o1")
+    frozen.settle(actor="org/operator", payment_ref="PAY-1")
+    anhui.violates(4, lambda: anhui.app.save(frozen))
+
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor="org/operator", reason="服务商被列入黑名单(AH 28)", vouchers=[v])
+    anhui.app.save(v, o)
+    assert load(anhui, "voucher/v1").redeemed_fen == 0
+    assert load(anhui, "order/o1").status == "cancelled"
+    assert_complies(anhui)
+
+
+def test_an_expired_voucher_takes_its_amount_back_and_stays_expired(anhui: World) -> None:
+    voucher_order(anhui, initiated=False)
+    with at(anhui, datetime(2027, 1, 4, 2, 0, tzinfo=UTC)):
+        v = load(anhui, "voucher/v1")
+        v.expire(actor="org/hrss")
+        anhui.app.save(v)
+        o = load(anhui, "order/o1")
+        o.cancel(actor="member/e1", reason="券已过期,订单取消", vouchers=[v])
+        anhui.app.save(v, o)
+    voucher = load(anhui, "voucher/v1")
+    assert (voucher.redeemed_fen, voucher.expired) == (0, True)
+    assert_complies(anhui)
+
+
+def test_an_order_with_a_voucher_is_not_cancelled_without_giving_it_back(anhui: World) -> None:
+    voucher_order(anhui)
+    o = load(anhui, "order/o1")
+    o.cancel(actor="member/e1", reason="不再需要")
+    error = anhui.rejected(lambda: anhui.app.save(o), LifecycleError)
+    assert (
+        "voucher/v1 was redeemed in it for 60000 fen: the voucher is given back first "
+        "(VoucherReleased), in the same batch"
+    ) in str(error)
+    assert load(anhui, "order/o1").status == "paying"
+
+
+def test_a_voucher_given_back_without_the_cancellation_breaks_rule_6(anhui: World) -> None:
+    """Given back while the order still counts it as paid, the voucher would pay twice."""
+    voucher_order(anhui)
+    v = load(anhui, "voucher/v1")
+    v.release(order=load(anhui, "order/o1"), actor="member/e1")
+    error = anhui.violates(6, lambda: anhui.app.save(v))
+    assert (
+        "giving voucher/v1's 60000 fen back must be followed at once by the OrderCancelled "
+        "of order/o1"
+    ) in error.problem
+    assert load(anhui, "voucher/v1").redeemed_fen == 60_000
+
+
+def test_a_voucher_given_back_by_one_and_the_order_cancelled_by_another_breaks_rule_6(
+    anhui: World,
+) -> None:
+    voucher_order(anhui)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    v.release(order=o, actor="member/e1")
+    o.cancel(actor="org/operator", reason="不再需要")
+    error = anhui.violates(6, lambda: anhui.app.save(v, o))
+    assert "OrderCancelled came next" in error.problem
+
+
+@pytest.mark.parametrize("done", ["settled", "completed"])
+def test_a_voucher_is_not_given_back_from_a_settled_order(anhui: World, done: str) -> None:
+    voucher_order(anhui)
+    o = load(anhui, "order/o1")
+    o.settle(actor="org/operator", payment_ref="PAY-1")
+    if done == "completed":
+        o.complete()
+    anhui.app.save(o)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor="member/e1", reason="不再需要", vouchers=[v])
+    error = anhui.rejected(lambda: anhui.app.save(v, o), LifecycleError)
+    assert (
+        f"order/o1 is {done}: a voucher is given back only from an order cancelled before "
+        "settlement"
+    ) in str(error)
+    assert load(anhui, "voucher/v1").redeemed_fen == 60_000
+
+
+def test_a_voucher_is_given_back_by_the_buyer_or_the_operator_only(anhui: World) -> None:
+    voucher_order(anhui)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor="member/e2", reason="代为取消", vouchers=[v])
+    error = anhui.rejected(lambda: anhui.app.save(v, o), LifecycleError)
+    assert "is cancelled by its buyer member/e1 or an operator settling payments" in str(error)
+
+
+def test_a_voucher_gives_back_only_what_it_redeemed_in_the_order(anhui: World) -> None:
+    voucher_order(anhui)
+    place(anhui, "order/o2")
+    v, o2 = load(anhui, "voucher/v1"), load(anhui, "order/o2")
+    o2.cancel(actor="member/e1", reason="不再需要", vouchers=[v])  # never redeemed in o2
+    error = anhui.rejected(lambda: anhui.app.save(v, o2), LifecycleError)
+    assert "holds no redemption in order/o2 to give back" in str(error)
+
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    v.trigger_event(Voucher.VoucherReleased, actor="member/e1", order="order/o1", amount_fen=1)
+    o.cancel(actor="member/e1", reason="不再需要")
+    error = anhui.rejected(lambda: anhui.app.save(v, o), LifecycleError)
+    assert "was redeemed for 60000 fen in order/o1, not 1" in str(error)
+
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor="member/e1", reason="不再需要", vouchers=[v])
+    anhui.app.save(v, o)
+    again = load(anhui, "voucher/v1")  # given back once
+    again.release(order=load(anhui, "order/o1"), actor="member/e1")
+    error = anhui.rejected(lambda: anhui.app.save(again), LifecycleError)
+    assert "holds no redemption in order/o1 to give back" in str(error)
+
+
+def test_no_voucher_is_redeemed_nor_applied_in_a_cancelled_order(anhui: World) -> None:
+    voucher_order(anhui, initiated=False, face_value_fen=200_000)
+    v, o = load(anhui, "voucher/v1"), load(anhui, "order/o1")
+    o.cancel(actor="member/e1", reason="不再需要", vouchers=[v])
+    anhui.app.save(v, o)
+
+    reapplied = load(anhui, "order/o1")  # its redemption is on record, given back
+    reapplied.trigger_event(
+        Order.VoucherApplied, actor="member/e1", voucher="voucher/v1", amount_fen=60_000
+    )
+    error = anhui.rejected(lambda: anhui.app.save(reapplied), LifecycleError)
+    assert "is cancelled, not created" in str(error)
+
+    anhui.app.save(
+        Voucher.issue(
+            stream="voucher/v2",
+            actor="org/hrss",
+            holder="member/e1",
+            face_value_fen=10_000,
+            expires_on="2026-12-31",
+            categories=["管理咨询"],
+        )
+    )
+    v2, o = load(anhui, "voucher/v2"), load(anhui, "order/o1")
+    v2.redeem(order=o, amount_fen=10_000)
+    error = anhui.violates(6, lambda: anhui.app.save(v2, o))
+    assert "order/o1 is not an unpaid order of member/e1" in error.problem
+
+
+def test_a_stored_release_without_its_cancellation_is_a_finding(anhui: World) -> None:
+    voucher_order(anhui)
+    raw = client_entry(
+        anhui,
+        "member/e1",
+        "voucher/v1",
+        "VoucherReleased",
+        {"order": "order/o1", "amount_fen": 60_000},
+    ).raw
+    anhui.violates(6, lambda: anhui.app.submit(raw))
+
+    version = load(anhui, "voucher/v1").version + 1
+    anhui.app.recorder.insert_events([StoredEvent("voucher/v1", version, "VoucherReleased", raw)])
+    report = check_compliance(anhui.app.entries())
+    assert [f.stream for f in report.findings] == ["voucher/v1"]
+    assert "must be followed at once by the OrderCancelled of order/o1" in (
+        report.findings[0].problem
+    )
+
+
+def test_a_cancelled_government_order_gives_no_budget_back(anhui: World) -> None:
+    """AH 18: what a department ordered stays ordered, cancelled or not."""
+    anhui.province.organisation("org/finance", "安徽省财政厅", ["provincial_finance_department"])
+    purchase = GovernmentPurchase.request(
+        stream="purchase/g1", department="org/county-hr", purpose="创业辅导", budget_fen=PRICE
+    )
+    anhui.app.save(purchase)
+    for approver in ("org/finance", "org/hrss"):
+        purchase.approve(actor=approver, approval_ref="同意")
+        anhui.app.save(purchase)
+
+    def department_order(stream: str) -> Order:
+        return Order.create(
+            stream=stream,
+            buyer="org/county-hr",
+            item="item/i1",
+            provider="provider/p1",
+            channel="online",
+            price_fen=PRICE,
+            purchase="purchase/g1",
+        )
+
+    order = department_order("order/g1-1")
+    purchase.place(order)
+    anhui.app.save(purchase, order)
+    order.cancel(actor="org/county-hr", reason="培训计划取消")
+    anhui.app.save(order)
+    assert load(anhui, "order/g1-1").status == "cancelled"
+
+    again = department_order("order/g1-2")
+    purchase = load(anhui, "purchase/g1")
+    purchase.place(again)
+    error = anhui.rejected(lambda: anhui.app.save(purchase, again), LifecycleError)
+    assert f"exceeds what is left of the budget, 0 of {PRICE} fen" in str(error)
+    assert_complies(anhui)

@@ -20,6 +20,7 @@ from ledger.core.errors import LedgerError
 from ledger.core.sign import seal
 from ledger.disclosures import DisclosureVault
 from ledger.domain.errors import RuleViolationError
+from ledger.domain.registration import with_check_character
 from ledger.events import event_clock
 from ledger.keystore import MemorySigners
 from ledger.province import Province
@@ -99,14 +100,18 @@ def _populated(db: Database, policy: str, origin: str | None) -> World:
     p = Province(app, keys, vault=DisclosureVault(db, app.origin, os.urandom(32)))
     world = World(db, app, keys, p, policy, world_now)
     if policy == HUNAN:
-        p.organisation("org/province", "湖南省经济和信息化委员会", ["provincial_authority"])
-        p.organisation("org/changsha", "长沙市经济和信息化局", ["city_authority"])
+        # authorities act by locality (HN 19(4), 24), each in its region (GB/T 2260)
+        p.organisation(
+            "org/province", "湖南省经济和信息化委员会", ["provincial_authority"], region="430000"
+        )
+        p.organisation("org/changsha", "长沙市经济和信息化局", ["city_authority"], region="430100")
+        p.organisation("org/zhuzhou", "株洲市工业和信息化局", ["city_authority"], region="430200")
         p.platform(
             "platform/hub",
             name="省枢纽服务平台",
             level="hub",
             parent=None,
-            region="湖南省",
+            region="430000",
             certifier="org/province",
             certificate="HN-HUB-1",
         )
@@ -115,26 +120,35 @@ def _populated(db: Database, policy: str, origin: str | None) -> World:
             name="长沙市综合窗口",
             level="city",
             parent="platform/hub",
-            region="长沙",
+            region="430100",
             certifier="org/province",
             recommender="org/changsha",
             certificate="HN-WIN-1",
         )
+        p.agreement(
+            "agreement/providers",
+            by="platform/hub",
+            title="服务商入驻协议",
+            parties=["provider"],
+            sha256="cd" * 32,
+        )
         reviewer, home, free_function = "platform/hub", "platform/changsha", "联络员服务"
     else:
-        p.organisation("org/hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"])
+        p.organisation(
+            "org/hrss", "安徽省人力资源和社会保障厅", ["provincial_hr_department"], region="340000"
+        )
         p.organisation("org/operator", "云平台运营商", ["cloud_operator"])
         p.organisation("org/bureau", "安徽省劳动就业服务局", ["government_department"])
         p.organisation("org/head", "就业局负责人", ["department_head"], parent="org/bureau")
         p.organisation("org/admin", "政务服务管理员", ["government_admin"], parent="org/bureau")
-        p.organisation("org/county-hr", "合肥市人社局", ["government_department"])
+        p.organisation("org/county-hr", "合肥市人社局", ["government_department"], region="340100")
         p.organisation("org/supervisor", "第三方监理单位", ["supervisor"])
         p.platform(
             "platform/cloud",
             name="安徽省创业服务云平台",
             level="cloud",
             parent=None,
-            region="安徽省",
+            region="340000",
             certifier="org/hrss",
             certificate="AH-CLOUD-1",
         )
@@ -234,3 +248,47 @@ def client_entry(
         body=body,
     )
     return seal(envelope, signer)
+
+
+def county_window(world: World) -> str:
+    """浏阳 (430181): a county window under the Changsha one, its county authority, and a
+    provider it onboarded."""
+    p = world.province
+    p.organisation("org/liuyang", "浏阳市工业和信息化局", ["city_authority"], region="430181")
+    p.platform(
+        "platform/liuyang",
+        name="浏阳市综合窗口",
+        level="county",
+        parent="platform/changsha",
+        region="430181",
+        certifier="org/province",
+        recommender="org/changsha",
+        certificate="HN-WIN-3",
+    )
+    p.provider(
+        "provider/p3",
+        name="浏阳花炮检测有限公司",
+        credit_code=with_check_character("91430181MA4L00009"),
+        categories=["检验检测"],
+        reviewer="platform/liuyang",
+        platform="platform/liuyang",
+        documents=DOC,
+        valid_until="2028-12-31",
+    )
+    return "provider/p3"
+
+
+def network_provider(world: World) -> str:
+    """provider/net, onboarded by the hub: a provider of the whole network, lying in the
+    whole province (430000), whose services every window may organise."""
+    world.province.provider(
+        "provider/net",
+        name="湖南省知识产权服务中心",
+        credit_code="91430000MA4L00001D",
+        categories=["管理咨询"],
+        reviewer="platform/hub",
+        platform="platform/hub",
+        documents=DOC,
+        valid_until="2028-12-31",
+    )
+    return "provider/net"

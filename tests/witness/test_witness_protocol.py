@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from api.witness_app import create_witness_app
+from api.witness_app import MAX_REQUEST, create_witness_app
 from ledger.core.checkpoint import Checkpoint, verify_cosignature
 from ledger.core.crypto import LocalSigner
 from ledger.core.envelope import b64encode
@@ -470,8 +470,25 @@ def test_old_size_above_the_checkpoint_size_is_400(
 
 
 def test_an_oversized_request_is_413(witness: Witness, client: TestClient) -> None:
-    status, _, _ = add(client, b"old 0\n" + b"A" * (64 * 1024) + b"\n\n")
+    status, _, body = add(client, b"old 0\n" + b"A" * (64 * 1024) + b"\n\n")
     assert status == 413
+    assert body == f"request larger than {MAX_REQUEST} bytes\n"
+
+
+def test_an_oversized_body_without_a_length_is_cut_off_at_the_limit(
+    witness: Witness, client: TestClient
+) -> None:
+    """A chunked body declares no length: it is read up to the limit and no further."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b"old 0\n"
+        for _ in range(17):
+            yield b"A" * 4096
+
+    response = client.post("/add-checkpoint", content=chunks())
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.text == f"request larger than {MAX_REQUEST} bytes\n"
 
 
 # -- state across restarts, and concurrent submissions --------------------------------------
