@@ -64,6 +64,8 @@ from ledger.policy import PolicyError, PolicyPack, load_pack
 from ledger.storage import (
     KEYS_CHANGED,
     Database,
+    IndexChangedError,
+    IndexGuard,
     KeysChangedError,
     StorageError,
     SubjectsChangedError,
@@ -116,6 +118,71 @@ class HeadCache:
         with self._lock:
             for stream in streams:
                 self._heads.pop(stream, None)
+
+
+class SubjectCache:
+    """The states the rules read, as they stand at the log's ``position``, bounded.
+
+    Before each decision the ledger reads which streams the entries stored since then
+    belong to, its own and any other writer's, and forgets those: the rules never decide
+    against a state the log has moved past. The read set checked under the write lock
+    still guards against a writer in between. The rules only read the states they are
+    given; a decision copies a state before its events change it."""
+
+    #: More entries than this stored since the last decision: forget everything.
+    CATCH_UP = 2_000
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self.position: int | None = None  # None: nothing is known
+        self._states: OrderedDict[str, LedgerAggregate | None] = OrderedDict()
+
+    def get(self, stream: str, load: Callable[[str], LedgerAggregate | None]) -> Any:
+        if stream in self._states:
+            self._states.move_to_end(stream)
+            return self._states[stream]
+        state = load(stream)
+        self.put(stream, state)
+        return state
+
+    def put(self, stream: str, state: LedgerAggregate | None) -> None:
+        self._states[stream] = state
+        self._states.move_to_end(stream)
+        if len(self._states) > self.size:
+            self._states.popitem(last=False)
+
+    def catch_up(self, db: Database, origin: str) -> None:
+        """Forget the streams of the entries stored since ``position``."""
+        if self.position is not None:
+            stored = db.stored_since(origin, self.position, limit=self.CATCH_UP)
+            if len(stored) < self.CATCH_UP:
+                for position, stream in stored:
+                    self._states.pop(stream, None)
+                    self.position = position
+                return
+        self.clear()
+        self.position = db.log_position(origin)
+
+    def wrote(self, ctx: RuleContext, recordings: Sequence[Recording[str]]) -> None:
+        """A batch was stored: keep the states it decided, when no other writer's entry
+        came between ``position`` and it (otherwise the next catch-up reads them all)."""
+        written = {r.domain_event.originator_id for r in recordings}
+        ids = [r.notification.id for r in recordings]
+        following = self.position is not None and ids and ids[0] == self.position + 1
+        if following and ids == list(range(ids[0], ids[0] + len(ids))):
+            for stream in written:
+                if stream in ctx.written:
+                    self.put(stream, ctx.get(stream))
+                else:  # a key event, not decided by the rules
+                    self._states.pop(stream, None)
+            self.position = ids[-1]
+            return
+        for stream in written:
+            self._states.pop(stream, None)
+
+    def clear(self) -> None:
+        self._states.clear()
+        self.position = None
 
 
 class EntryMapper(Mapper[str]):
@@ -191,6 +258,7 @@ class LedgerApplication(Application[str]):
         self.max_skew = max_skew
         self.clock = clock or (lambda: datetime.now(UTC))
         self.heads = HeadCache()
+        self.subjects = SubjectCache()
         self.keyring = KeyRing()
         self._keyring_position = 0
         self._scratch: KeyRing | None = None
@@ -226,10 +294,16 @@ class LedgerApplication(Application[str]):
                 self.refresh_keys()
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
+                self.subjects.catch_up(self.db, self.origin)
                 ctx = self.decide([e for o in objs if o for e in _pending(o)])
                 if ctx is not None:
                     kwargs["read_set"] = _read_set(ctx, streams)
+                    kwargs["index_guard"] = self._index_guard(ctx)
                 recordings = super().save(*objs, **kwargs)
+                if ctx is not None:
+                    self.subjects.wrote(ctx, recordings)
+                else:
+                    self.subjects.clear()
                 if self._scratch is not None:  # this batch held key events: read them back
                     self.refresh_keys()
                 return recordings
@@ -239,7 +313,7 @@ class LedgerApplication(Application[str]):
                     f"another writer appended to {', '.join(sorted(streams))} first; "
                     "reload and try again"
                 ) from e
-            except SubjectsChangedError as e:
+            except (SubjectsChangedError, IndexChangedError) as e:
                 self.heads.forget(streams)
                 raise StreamConflictError(str(e)) from e
             except LedgerError:
@@ -295,9 +369,10 @@ class LedgerApplication(Application[str]):
             self.refresh_keys()
         return RuleContext(
             self.policy,
-            self.subject,
+            lambda stream: self.subjects.get(stream, self.subject),
             root_actor=self.keyring.root_actor or "",
             find=self.find,
+            copy_on_write=True,
         )
 
     def decide(self, events: list[Any]) -> RuleContext | None:
@@ -501,7 +576,7 @@ class LedgerApplication(Application[str]):
                     break
                 except IntegrityError as e:
                     raise StreamConflictError(_already_written(entries)) from e
-                except SubjectsChangedError as e:
+                except (SubjectsChangedError, IndexChangedError) as e:
                     raise StreamConflictError(str(e)) from e
                 except (KeysChangedError, PersistenceError) as e:
                     if KEYS_CHANGED not in str(e) or attempt == KEY_RETRIES - 1:
@@ -539,6 +614,7 @@ class LedgerApplication(Application[str]):
 
     def _store_submitted(self, entries: list[Entry]) -> None:
         heads: dict[str, tuple[int, str]] = {}  # streams this batch already wrote
+        self.subjects.catch_up(self.db, self.origin)  # the next one forgets what this writes
         for entry in entries:
             env = entry.envelope
             self._admit(entry)
@@ -556,7 +632,16 @@ class LedgerApplication(Application[str]):
             ],
             key_position=self._keyring_position,
             read_set=_read_set(ctx, set(heads)) if ctx is not None else None,
+            index_guard=self._index_guard(ctx) if ctx is not None else None,
         )
+
+    def _index_guard(self, ctx: RuleContext) -> IndexGuard | None:
+        """The types of the entries the rules looked up, as the log stood when they began
+        (the subjects' catch-up position): none may be stored before this batch is."""
+        if not ctx.indexes_read or self.subjects.position is None:
+            return None
+        types = {t for index in ctx.indexes_read for t in INDEXES[index][0]}
+        return self.subjects.position, sorted(types)
 
     def _check_time(self, env: Envelope) -> None:
         now = self.clock()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from importlib.metadata import version
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -43,6 +44,16 @@ def _package_first_day() -> date:
 def _package_last_day() -> date:
     """The last day of the package's final year that no later notice can move."""
     return date(max(holidays).year, 12, 31) - timedelta(days=PROVISIONAL_YEAR_END_DAYS)
+
+
+@cache
+def _package_workday(d: date) -> bool | None:
+    """The package's answer for ``d`` (None where it has no data), asked once a day: each
+    question of the package scans its whole holiday table."""
+    try:
+        return bool(is_workday(d))
+    except NotImplementedError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,10 +94,7 @@ class WorkingDays:
         """True for a working day (make-up days included), False otherwise, None if not covered."""
         if not self.covers(d):
             return None
-        try:
-            return bool(is_workday(d))
-        except NotImplementedError:
-            return None
+        return _package_workday(d)
 
     def add(self, start: date, n: int) -> date | None:
         """The n-th working day after ``start`` (start not counted); None if not covered."""

@@ -56,6 +56,23 @@ class SubjectsChangedError(LedgerError):
         )
 
 
+class IndexChangedError(LedgerError):
+    """Entries of a type the rules looked up (INDEXES) were stored while a batch was
+    decided: the lookup may have missed one."""
+
+    def __init__(self, types: Sequence[str]) -> None:
+        self.types = list(types)
+        super().__init__(
+            f"entries of {', '.join(self.types)}, which the rules looked up, were stored "
+            "while this was decided; reload and try again"
+        )
+
+
+#: ``(log position, event types)``: the rules looked up entries of these types as the log
+#: stood at that position; a batch is refused if any was stored after it.
+IndexGuard = tuple[int, Sequence[str]]
+
+
 def changed_streams(rows: Sequence[tuple[Any, Any]], read_set: Mapping[str, int]) -> list[str]:
     """Streams of ``read_set`` whose stored version (``rows``: stream, max version) differs."""
     found = {str(stream): int(version) for stream, version in rows}
@@ -170,6 +187,17 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             )
             if changed := changed_streams(c.fetchall(), read_set):
                 raise SubjectsChangedError(changed)
+        guard: IndexGuard | None = kwargs.get("index_guard")
+        if guard is not None:  # still under the write lock: no entry the rules looked up is new
+            position, types = guard
+            marks = ",".join("?" * len(types))
+            c.execute(
+                f"SELECT DISTINCT topic FROM {self.events_table_name} WHERE topic IN ({marks}) "
+                f"AND rowid > ? AND rowid < ?",
+                (*types, position, min(returning or [position + 1])),
+            )
+            if stored := sorted(str(row[0]) for row in c.fetchall()):
+                raise IndexChangedError(stored)
         return returning
 
     def construct_create_table_statements(self) -> list[str]:
@@ -218,6 +246,19 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             rows = [(r["s"], r["v"]) for r in curs.fetchall()]  # dict rows, as eventsourcing's
             if changed := changed_streams(rows, read_set):
                 raise SubjectsChangedError(changed)
+        guard: IndexGuard | None = kwargs.get("index_guard")
+        if guard is not None:  # under the table lock: no entry the rules looked up is new
+            position, types = guard
+            curs.execute(
+                SQL(
+                    "SELECT DISTINCT topic AS t FROM {}.{} "
+                    "WHERE topic = ANY(%s) AND notification_id > %s"
+                ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(types), position),
+                prepare=True,
+            )
+            if stored := sorted(str(r["t"]) for r in curs.fetchall()):
+                raise IndexChangedError(stored)
         self._notify_channel(curs)
         # Columns as arrays in binary: entry bytes go over the wire as they are, without
         # the text escaping of eventsourcing's composite-type rows.
@@ -506,6 +547,27 @@ class Database:
             commit=False,
         )
         return sorted((int(p), bytes(state)) for p, state in rows)
+
+    def log_position(self, origin: str) -> int:
+        """The position of ``origin``'s last stored entry (0 for an empty log)."""
+        self.recorder(origin)
+        table = self.qualified(self.events_table(origin))
+        position = "notification_id" if self.is_postgres else "rowid"
+        rows = self.query(f"SELECT COALESCE(MAX({position}), 0) FROM {table}")
+        return int(rows[0][0])
+
+    def stored_since(self, origin: str, after: int, *, limit: int) -> list[tuple[int, str]]:
+        """``(position, stream)`` of at most ``limit`` entries stored after ``after``, in log
+        order. Positions are given under the log's write lock, so they grow in commit order."""
+        self.recorder(origin)
+        table = self.qualified(self.events_table(origin))
+        position = "notification_id" if self.is_postgres else "rowid"
+        rows = self.query(
+            f"SELECT {position}, originator_id FROM {table} WHERE {position} > ? "
+            f"ORDER BY {position} LIMIT ?",
+            (after, limit),
+        )
+        return [(int(p), str(stream)) for p, stream in rows]
 
     def iter_log(self, origin: str, *, page: int = 2000, start: int = 0) -> Iterator[Notification]:
         """Every stored entry of ``origin`` in log order, page by page (flat memory)."""

@@ -1,18 +1,25 @@
 """Benchmark: signed ledger appends against plain eventsourcing's unsigned save.
 
-Both sides save the same synthetic service records (provider, platform, service
-item, enterprises served, channel, charge, fee in fen, evidence list) on the same
-database, one after the other, in three modes:
+Both sides save the same service records and evaluations on the same database, one
+after the other. The ledger side writes real Hunan entries: ``ServiceRecorded``
+(provider, window platform, open service item, the enterprise members served, channel,
+the item's charge and fee in fen, HN 23 evidence with basis dates, and the HN 23
+deadline by the working-day calendar) and ``ServiceEvaluated`` signed by the enterprise
+that was served, each checked by every rule of the pack before it is sealed into a
+signed, chained entry. The province they need (authorities, hub, windows, the provider
+agreement, admitted providers with items, verified members with keys) is onboarded
+through the real commands before each measurement, untimed (see ``bench_world``).
+
+The plain side is an ``eventsourcing.application.Application`` with an
+``eventsourcing.domain.Aggregate`` whose events carry the same fields (the deadline
+computed beforehand), configured for the same server through eventsourcing's own
+environment variables. Three modes:
 
 - ``single/new``: one save per entry, each a new stream (aggregate);
-- ``single/existing``: one save per entry, each an event on an existing stream
-  (the streams are created first, untimed; the aggregates stay in memory);
-- ``batch/<B>``: one save of B new aggregates at a time.
-
-The ledger side is :class:`ledger.app.LedgerApplication` (every event sealed into
-a signed, chained entry). The plain side is an ``eventsourcing.application.Application``
-with an ``eventsourcing.domain.Aggregate`` whose events carry the same fields,
-configured for the same server through eventsourcing's own environment variables.
+- ``single/existing``: one save per entry, each an evaluation appended to an existing
+  record by one of the enterprises it served (the records are saved first, untimed; the
+  aggregates stay in memory);
+- ``batch/<B>``: one save of B new records at a time.
 
 Every measurement starts on fresh tables (a new ledger, a new plain application)
 after a short untimed warm-up; the sides alternate which goes first. The figure
@@ -43,6 +50,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -56,19 +65,19 @@ from psycopg.sql import SQL, Composed, Identifier
 from ledger.app import LedgerApplication
 from ledger.core.crypto import LocalSigner
 from ledger.core.errors import LedgerError
-from ledger.domain.registration import with_check_character
-from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
+from ledger.domain.services import ServiceRecord, record_deadline
 from ledger.keystore import MemorySigners
+from ledger.policy import load_pack
 from ledger.storage import Database, DatabaseURL
+from scripts.bench_world import BenchWorld, onboard, today
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 GOAL_RATIO = 1.5  # DESIGN.md: cost per entry <= 1.5x plain eventsourcing's unsigned save
 WARMUP = 5
 SEED = 20_151_231
-PLATFORMS = ("platform/changsha", "platform/zhuzhou", "platform/xiangtan", "platform/hengyang")
-ITEMS = ("融资对接", "管理咨询", "人才培训", "法律服务", "技术创新", "市场开拓", "创业辅导")
+POLICY = "hunan-sme-2015"
+WORLD = BenchWorld.plan(windows=4, providers=12, members=40)
 CHANNELS = ("offline", "online")
-CHARGES = ("free", "public-welfare", "commercial")
 EVIDENCE = (
     ("合同", "application/pdf"),
     ("服务签名表", "image/jpeg"),
@@ -77,37 +86,9 @@ EVIDENCE = (
     ("服务收支凭证", "application/pdf"),
 )
 COMMENTS = ("满意", "基本满意", "服务及时效果好", "希望增加后续辅导")
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-PLATFORM_SIGNERS = {platform: LocalSigner.generate() for platform in PLATFORMS}
 
 
-# -- the two sides' aggregates: same fields, same events --------------------------------------
-
-
-class BenchService(LedgerAggregate):
-    """A service record on the ledger (event types prefixed to stay out of the domain's way)."""
-
-    class BenchServiceRecorded(LedgerCreated):
-        provider: str
-        platform: str
-        item: str
-        enterprises: list[str]
-        channel: str
-        charge: str
-        fee_fen: int
-        evidence: list[dict[str, Any]]
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.enterprises = list(self.enterprises)
-            aggregate.evaluations = 0
-
-    class BenchServiceEvaluated(LedgerEvent):
-        enterprise: str
-        score: int
-        comment: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.evaluations += 1
+# -- the plain side's aggregate: the ledger's fields, unsigned ------------------------------
 
 
 class PlainService(Aggregate):
@@ -123,10 +104,11 @@ class PlainService(Aggregate):
         charge: str
         fee_fen: int
         evidence: list[dict[str, Any]]
+        deadline: dict[str, Any] | None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.enterprises = list(self.enterprises)
-            aggregate.evaluations = 0
+            aggregate.evaluated_by = set()
 
     class Evaluated(Aggregate.Event):
         actor: str
@@ -135,7 +117,7 @@ class PlainService(Aggregate):
         comment: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.evaluations += 1
+            aggregate.evaluated_by.add(self.enterprise)
 
 
 class PlainServiceApp(Application[uuid.UUID]):
@@ -152,62 +134,73 @@ class PlainServiceApp(Application[uuid.UUID]):
 @dataclass(frozen=True)
 class Record:
     id: uuid.UUID
-    fields: dict[str, Any]  # actor and body members, integers and strings only
+    fields: dict[str, Any]  # the command's arguments: actor and body members
+    deadline: dict[str, Any] | None  # what the ledger computes; the plain side is given it
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    fields: dict[str, Any]
+    record: int  # which of the workload's records it evaluates
+    fields: dict[str, Any]  # enterprise (who signs it), score, comment
 
 
-def _uscc(rng: random.Random) -> str:
-    """An 18-character unified social credit code, with its check character."""
-    return with_check_character("91430" + "".join(rng.choice(USCC_ALPHABET) for _ in range(12)))
-
-
-def _evidence(rng: random.Random) -> dict[str, Any]:
+def _evidence(rng: random.Random, day: date) -> dict[str, Any]:
     kind, media_type = rng.choice(EVIDENCE)
-    month, day = rng.randint(1, 12), rng.randint(1, 28)
     return {
         "type": kind,
         "sha256": rng.randbytes(32).hex(),
-        "basis_date": f"2026-{month:02d}-{day:02d}",
+        "basis_date": (day - timedelta(days=rng.randint(0, 20))).isoformat(),
         "media_type": media_type,
         "size": rng.randint(20_000, 4_000_000),
     }
 
 
-def make_records(rng: random.Random, count: int) -> list[Record]:
+def make_records(rng: random.Random, count: int, day: date) -> list[Record]:
+    """Records of the world's items at its windows, for 1 to 5 of its members each."""
+    policy = load_pack(POLICY)
     records = []
     for _ in range(count):
-        platform = rng.choice(PLATFORMS)
+        item, window = rng.choice(WORLD.items), rng.choice(WORLD.windows)
+        evidence = [_evidence(rng, day) for _ in range(rng.randint(1, 3))]
         fields = {
-            "actor": platform,
-            "provider": f"provider/{rng.randint(1, 400):04d}",
-            "platform": platform,
-            "item": rng.choice(ITEMS),
-            "enterprises": [_uscc(rng) for _ in range(rng.randint(1, 5))],
+            "actor": window,
+            "provider": item.provider,
+            "platform": window,
+            "item": item.stream,
+            "enterprises": rng.sample(WORLD.members, rng.randint(1, 5)),
             "channel": rng.choice(CHANNELS),
-            "charge": rng.choice(CHARGES),
-            "fee_fen": rng.choice((0, rng.randint(10_000, 5_000_000))),
-            "evidence": [_evidence(rng) for _ in range(rng.randint(1, 3))],
+            "charge": item.charge,
+            "fee_fen": item.fee_fen,
+            "evidence": evidence,
         }
-        records.append(Record(uuid.UUID(int=rng.getrandbits(128), version=4), fields))
+        uid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        records.append(Record(uid, fields, record_deadline(policy, evidence)))
     return records
 
 
-def make_evaluations(rng: random.Random, count: int) -> list[Evaluation]:
-    return [
-        Evaluation(
-            {
-                "actor": rng.choice(PLATFORMS),
-                "enterprise": _uscc(rng),
-                "score": rng.randint(1, 5),
-                "comment": rng.choice(COMMENTS),
-            }
-        )
-        for _ in range(count)
-    ]
+def make_evaluations(rng: random.Random, records: Sequence[Record], count: int) -> list[Evaluation]:
+    """``count`` evaluations, each by an enterprise a record served (once each), of the
+    fewest leading records that have that many; in turn across the records."""
+    pending: list[list[str]] = []
+    total = 0
+    for record in records:
+        if total >= count:
+            break
+        pending.append(list(record.fields["enterprises"]))
+        total += len(pending[-1])
+    if total < count:
+        raise ValueError(f"{len(records)} records have fewer than {count} enterprises to evaluate")
+    out: list[Evaluation] = []
+    while len(out) < count:
+        for n, left in enumerate(pending):
+            if left and len(out) < count:
+                fields = {
+                    "enterprise": left.pop(0),
+                    "score": rng.randint(1, 5),
+                    "comment": rng.choice(COMMENTS),
+                }
+                out.append(Evaluation(n, fields))
+    return out
 
 
 @dataclass(frozen=True)
@@ -216,12 +209,18 @@ class Workload:
     evaluations: list[Evaluation]
     warmup: list[Record]
 
+    @property
+    def evaluated(self) -> list[Record]:
+        """The records the evaluations are appended to."""
+        return self.records[: 1 + max(e.record for e in self.evaluations)]
+
 
 def make_workload(entries: int) -> Workload:
     rng = random.Random(SEED)  # noqa: S311  (synthetic data, not secrets)
-    return Workload(
-        make_records(rng, entries), make_evaluations(rng, entries), make_records(rng, WARMUP)
-    )
+    day = date.fromisoformat(today())
+    records = make_records(rng, entries, day)
+    evaluations = make_evaluations(rng, records, entries)
+    return Workload(records, evaluations, make_records(rng, WARMUP, day))
 
 
 # -- the sides ----------------------------------------------------------------------------
@@ -240,32 +239,32 @@ class Side(Protocol):
 
 
 class LedgerSide:
-    """A new ledger (origin, hence table) with four platforms' keys registered."""
+    """A new Hunan ledger (origin, hence table) with the bench province onboarded."""
 
-    def __init__(self, db: Database, origin: str, signers: MemorySigners) -> None:
+    def __init__(self, db: Database, origin: str) -> None:
         self.db = db
         try:
+            signers = MemorySigners()
             root = signers.add("root", LocalSigner.generate())
             self.app = LedgerApplication(db, origin, signers=signers)
             self.app.open_ledger(
-                policy="hunan-sme-2015",
+                policy=POLICY,
                 root_actor="root",
                 root_signers=[root],
                 log_signer=LocalSigner.generate(),
             )
-            for platform, signer in PLATFORM_SIGNERS.items():
-                self.app.register_key(by="root", subject=platform, public_key=signer.public_key)
+            onboard(self.app, signers, WORLD)
         except BaseException:
             db.close()
             raise
 
-    def create(self, record: Record) -> BenchService:
-        return BenchService._create(
-            BenchService.BenchServiceRecorded, id=f"service/{record.id}", **record.fields
+    def create(self, record: Record) -> ServiceRecord:
+        return ServiceRecord.record(
+            policy=self.app.policy, stream=f"service/{record.id}", **record.fields
         )
 
     def evaluate(self, aggregate: Any, evaluation: Evaluation) -> None:
-        aggregate.trigger_event(BenchService.BenchServiceEvaluated, **evaluation.fields)
+        aggregate.evaluate(**evaluation.fields)
 
     def save(self, *aggregates: Any) -> None:
         self.app.save(*aggregates)
@@ -282,10 +281,13 @@ class PlainSide:
         self.app = PlainServiceApp(name, env)
 
     def create(self, record: Record) -> PlainService:
-        return PlainService._create(PlainService.Recorded, id=record.id, **record.fields)
+        return PlainService._create(
+            PlainService.Recorded, id=record.id, deadline=record.deadline, **record.fields
+        )
 
     def evaluate(self, aggregate: Any, evaluation: Evaluation) -> None:
-        aggregate.trigger_event(PlainService.Evaluated, **evaluation.fields)
+        enterprise = evaluation.fields["enterprise"]
+        aggregate.trigger_event(PlainService.Evaluated, actor=enterprise, **evaluation.fields)
 
     def save(self, *aggregates: Any) -> None:
         self.app.save(*aggregates)
@@ -305,22 +307,14 @@ class Target:
     ledger_url: Callable[[int], str]
     plain_env: Callable[[int], dict[str, str]]
     cleanup: Callable[[], None]
-    signers: MemorySigners = field(default_factory=lambda: _platform_signers())
     counter: int = 0
 
     def side(self, system: str, mode: str) -> Side:
         self.counter += 1
         if system == "ledger":
             origin = f"bench.example.org/{mode}/{self.counter}"
-            return LedgerSide(Database(self.ledger_url(self.counter)), origin, self.signers)
+            return LedgerSide(Database(self.ledger_url(self.counter)), origin)
         return PlainSide(f"PlainBench{self.counter}", self.plain_env(self.counter))
-
-
-def _platform_signers() -> MemorySigners:
-    signers = MemorySigners()
-    for platform, signer in PLATFORM_SIGNERS.items():
-        signers.add(platform, signer)
-    return signers
 
 
 def _with_schema(url: str, schema: str) -> str:
@@ -418,15 +412,14 @@ def time_single_new(side: Side, work: Workload, _batch: int) -> float:
 
 
 def time_single_existing(side: Side, work: Workload, batch: int) -> float:
-    streams = work.records[: max(1, len(work.evaluations) // 4)]
     aggregates = []
-    for chunk in _chunks(streams, batch):  # untimed: the streams to append to
+    for chunk in _chunks(work.evaluated, batch):  # untimed: the streams to append to
         created = [side.create(record) for record in chunk]
         side.save(*created)
         aggregates.extend(created)
     started = time.perf_counter()
-    for i, evaluation in enumerate(work.evaluations):
-        aggregate = aggregates[i % len(aggregates)]
+    for evaluation in work.evaluations:
+        aggregate = aggregates[evaluation.record]
         side.evaluate(aggregate, evaluation)
         side.save(aggregate)
     return time.perf_counter() - started
@@ -526,7 +519,8 @@ def print_table(target: Target, args: argparse.Namespace, results: dict[str, Fig
     print(f"append benchmark on {target.description}")
     print(
         f"{args.entries} entries per mode, batch {args.batch}, "
-        f"median of {args.repeat} repeat(s); ledger = signed entries, plain = eventsourcing 9.5.6"
+        f"median of {args.repeat} repeat(s); ledger = signed entries decided by the rules of "
+        f"{POLICY}, plain = eventsourcing {version('eventsourcing')} (unsigned, unchecked)"
     )
     print(f"{'mode':<16} {'ledger/s':>10} {'plain/s':>10} {'cost ratio':>11}")
     for name, figures in results.items():

@@ -17,18 +17,19 @@ import argparse
 import hashlib
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 
 from ledger.app import LedgerApplication
-from ledger.calendar import local_date
 from ledger.core.bundle import verify_bundle
 from ledger.core.checkpoint import Checkpoint
 from ledger.core.crypto import LocalSigner
@@ -37,11 +38,12 @@ from ledger.core.merkle import CompactRange
 from ledger.core.note import sign_note, verifier_key
 from ledger.core.sign import seal
 from ledger.core.trust import key_stream
+from ledger.domain.services import ServiceRecord
 from ledger.keystore import MemorySigners
-from ledger.province import Province
 from ledger.publisher import Publisher
 from ledger.storage import Database
 from ledger.tlog import TreeStore
+from scripts.bench_world import BenchWorld, onboard, today
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -51,22 +53,23 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _fresh(url: str) -> tuple[str, str | None]:
+def _fresh(url: str) -> tuple[str, Callable[[], None]]:
+    """A database URL no one else uses (a new SQLite file, or a new PostgreSQL schema), and
+    what removes it."""
     if url.startswith("sqlite"):
-        path = Path(tempfile.mkdtemp(prefix="bench-log-")) / "tree.sqlite3"
-        return f"sqlite:///{path}", None
+        folder = Path(tempfile.mkdtemp(prefix="bench-log-"))
+        return f"sqlite:///{folder / 'tree.sqlite3'}", lambda: shutil.rmtree(folder, True)
     schema = "bench_log_" + uuid.uuid4().hex[:10]
-    return f"{url}{'&' if '?' in url else '?'}schema={schema}", schema
 
-
-def _drop(url: str, schema: str | None) -> None:
-    if schema is not None:
+    def drop() -> None:
         with psycopg.connect(url.split("?")[0], autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}", drop
+
 
 def bench_proofs(size: int, url: str, samples: int) -> None:
-    db_url, schema = _fresh(url)
+    db_url, drop = _fresh(url)
     db = Database(db_url)
     try:
         tree = TreeStore(db, "bench.example.org/proofs")
@@ -115,7 +118,7 @@ def bench_proofs(size: int, url: str, samples: int) -> None:
             )
     finally:
         db.close()
-        _drop(url, schema)
+        drop()
 
 
 def _write_bundle(entries: int, directory: Path) -> str:
@@ -230,81 +233,8 @@ def bench_bundle(entries: int, directory: Path | None, workers: int | None) -> N
     print("goal >= 15,000 entries/s on two cores:", "MET" if rate >= 15_000 else "NOT MET")
 
 
-PROVIDER, ITEM, MEMBER = "provider/1", "item/1", "member/1"
-
-
-def _onboard(app: LedgerApplication, signers: MemorySigners, clients: int) -> None:
-    """What a service record needs under the Hunan pack, through the real commands: the
-    authorities, a certified hub and one certified window platform per client (each
-    client records as its platform), the hub's agreement with providers, an admitted
-    provider, its item, and a member."""
-    province = Province(app, signers)
-    province.organisation(
-        "org/province", "省中小企业主管部门", ["provincial_authority"], region="430000"
-    )
-    province.organisation("org/city", "市中小企业主管部门", ["city_authority"], region="430100")
-    province.platform(
-        "platform/hub",
-        name="省枢纽服务平台",
-        level="hub",
-        parent=None,
-        region="430000",
-        certifier="org/province",
-        certificate="HUB-1",
-    )
-    for i in range(clients):
-        province.platform(
-            f"platform/{i}",
-            name=f"窗口服务平台 {i}",
-            level="city",
-            parent="platform/hub",
-            region="430100",  # every window in the city of org/city
-            certifier="org/province",
-            recommender="org/city",
-            certificate=f"WIN-{i}",
-        )
-    province.agreement(  # the user agreement a provider signs before admission (HN 8(3))
-        "agreement/providers",
-        by="platform/hub",
-        title="服务商入驻协议",
-        parties=["provider"],
-        sha256="cd" * 32,
-    )
-    province.provider(
-        PROVIDER,
-        name="管理咨询有限公司",
-        credit_code="91430100MA4L00000F",
-        categories=["管理咨询"],
-        reviewer="platform/hub",
-        platform="platform/hub",  # a network provider: every window records its services
-        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
-        valid_until=(local_date(datetime.now(UTC)) + timedelta(days=730)).isoformat(),
-    )
-    province.item(
-        ITEM,
-        provider=PROVIDER,
-        title="企业管理咨询",
-        category="管理咨询",
-        function="专业服务",
-        charge="commercial",
-        fee_fen=120_000,
-        content="诊断与方案",
-        standard="行业标准",
-        process="受理-诊断-交付",
-        time_limit_days=10,
-    )
-    province.enterprise(
-        MEMBER,
-        by="platform/0",
-        platform="platform/0",
-        name="新材料有限公司",
-        credit_code="91430181MA4L00000R",
-        contact={"name": "王伟", "phone": "13800000001"},
-    )
-
-
 def bench_latency(url: str, clients: int, seconds: float) -> None:
-    db_url, schema = _fresh(url)
+    db_url, drop = _fresh(url)
     db = Database(db_url)
     origin = "bench.example.org/latency"
     try:
@@ -315,9 +245,11 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
         app.open_ledger(
             policy="hunan-sme-2015", root_actor="root", root_signers=[root], log_signer=log
         )
-        _onboard(app, signers, clients)
+        world = BenchWorld.plan(windows=clients, providers=1, members=1)
+        onboard(app, signers, world)  # each client records at its own window
+        item, member = world.items[0], world.members[0]
         policy = app.policy
-        basis = local_date(datetime.now(UTC)).isoformat()
+        basis = today()
         covered: list[tuple[float, int]] = []  # (time, size) of each new checkpoint
         publisher = Publisher(
             db,
@@ -330,7 +262,6 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
         stop = time.monotonic() + seconds
 
         def client(i: int) -> None:
-            from ledger.domain.services import ServiceRecord
 
             own = LedgerApplication(db, origin, signers=signers)
             n = 0
@@ -341,13 +272,13 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
                     policy=policy,
                     stream=stream,
                     actor=f"platform/{i}",
-                    provider=PROVIDER,
+                    provider=item.provider,
                     platform=f"platform/{i}",
-                    item=ITEM,
-                    enterprises=[MEMBER],
+                    item=item.stream,
+                    enterprises=[member],
                     channel="online",
-                    charge="commercial",
-                    fee_fen=120_000,
+                    charge=item.charge,
+                    fee_fen=item.fee_fen,
                     evidence=[
                         {
                             "type": "合同",
@@ -393,7 +324,7 @@ def bench_latency(url: str, clients: int, seconds: float) -> None:
         )
     finally:
         db.close()
-        _drop(url, schema)
+        drop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ version (``reads``), so the write can be refused if any of them changed before c
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -103,8 +104,16 @@ class RuleContext:
         *,
         root_actor: str,
         find: Finder | None = None,
+        copy_on_write: bool = False,
     ) -> None:
         self.policy = policy
+        #: True when ``load`` hands out shared states (a cache): a state is copied before
+        #: this batch's events change it.
+        self._copy_on_write = copy_on_write
+        #: The streams this batch's events changed.
+        self.written: set[str] = set()
+        #: The indexes (INDEXES) looked up while deciding.
+        self.indexes_read: set[str] = set()
         self.root_actor = root_actor
         self._load = load
         self._find = find
@@ -151,6 +160,7 @@ class RuleContext:
         batch's own, decided before, exactly as the replay of the log sees them."""
         if self._find is None:
             raise LifecycleError(key, f"the ledger cannot look up {index}")
+        self.indexes_read.add(index)
         if (index, key) not in self._found:
             self._found[index, key] = self._find(index, key)
         streams = list(self._found[index, key])
@@ -258,7 +268,10 @@ class RuleContext:
                     actor.standing(self)
             event.check(state, self)
             self._permitted(event)
+            if self._copy_on_write and state is not None and stream not in self.written:
+                state = copy.deepcopy(state)
             self._states[stream] = event.mutate(state)
+            self.written.add(stream)
             self.decided.append(event)
         except (TypeError, ValueError, KeyError, AttributeError) as e:
             # A body member of the wrong type, or missing (a client-signed entry, a forged

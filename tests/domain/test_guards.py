@@ -3,6 +3,9 @@
 The read-set guard: a batch is decided against the subjects it read; if another writer
 changed any of them before the batch is stored, the store refuses it under the log's write
 lock (SubjectsChangedError in ledger/storage.py) and the application reports a conflict.
+The index guard does the same for the entries the rules looked up by type (IndexChangedError).
+The states the rules read are kept between decisions (SubjectCache in ledger/app.py), and
+forgotten as soon as the log shows another writer changed them.
 Compliance replay: an entry forced into the log past the rules is found again.
 
 Each test runs on SQLite and PostgreSQL.
@@ -16,13 +19,16 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from ledger.app import LedgerApplication, StreamConflictError
+from ledger.app import LedgerApplication, StreamConflictError, SubjectCache
+from ledger.calendar import local_date
 from ledger.compliance import check_compliance
+from ledger.core.errors import LedgerError
 from ledger.domain.catalogue import ServiceItem
+from ledger.domain.registration import Agreement, acceptance_stream
 from ledger.domain.trading import Order
-from ledger.storage import SubjectsChangedError
+from ledger.storage import IndexChangedError, SubjectsChangedError
 from tests.domain import test_anhui as anhui_world
-from tests.domain.world import ITEM, World, assert_complies, client_entry
+from tests.domain.world import ITEM, WORLD_START, World, assert_complies, client_entry
 
 FIELDS: dict[str, Any] = dict(ITEM)
 
@@ -47,7 +53,7 @@ def blacklist(app: LedgerApplication, subject: str) -> Callable[[], None]:
 
 
 def meanwhile(
-    monkeypatch: pytest.MonkeyPatch, app: LedgerApplication, write: Callable[[], None]
+    monkeypatch: pytest.MonkeyPatch, app: LedgerApplication, write: Callable[[], object]
 ) -> list[bool]:
     """Run ``write`` once, right after ``app`` decides its next batch and before it stores it
     (the rules are decided inside ``save`` and ``submit``); the list records that it ran."""
@@ -70,10 +76,14 @@ def publish(stream: str = "item/i2") -> ServiceItem:
 
 
 def order(stream: str = "order/o1") -> Order:
+    return order_of("item/i1", stream)
+
+
+def order_of(item: str, stream: str = "order/o1") -> Order:
     return Order.create(
         stream=stream,
         buyer="member/e1",
-        item="item/i1",
+        item=item,
         provider="provider/p1",
         channel="online",
         price_fen=120_000,
@@ -155,6 +165,126 @@ def test_the_recorder_refuses_a_stale_read_set(hunan: World) -> None:
         )
     assert caught.value.streams == ["provider/p1"]
     assert world.entries == before
+
+
+def admit(world: World) -> None:
+    """provider/p2 applies, is verified and reviewed, signs the agreements for providers in
+    effect and is admitted, in one batch (ledger.province)."""
+    world.province.provider(
+        "provider/p2",
+        name="湘潭精益检测有限公司",
+        credit_code="91430300MA4L00000R",
+        categories=["管理咨询"],
+        reviewer="platform/hub",
+        platform="platform/hub",
+        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
+        valid_until="2028-12-31",
+    )
+
+
+def test_an_entry_the_rules_look_up_stored_meanwhile_refuses_the_batch(
+    hunan: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HN 8(3): an admission looks up the agreements for providers in effect; one published
+    by another writer between that lookup and the commit is a conflict, not a miss."""
+    world = hunan
+    second = Agreement.publish(
+        stream="agreement/second",
+        actor="platform/hub",
+        title="服务商数据安全协议",
+        parties=["provider"],
+        sha256="ef" * 32,
+        effective_from=local_date(WORLD_START).isoformat(),
+    )
+    meanwhile(monkeypatch, world.app, lambda: second_writer(world).save(second))
+    before = world.entries
+    with pytest.raises(StreamConflictError) as caught:
+        admit(world)
+    guard = caught.value.__cause__
+    assert isinstance(guard, IndexChangedError)
+    assert guard.types == ["AgreementPublished"]
+    assert "entries of AgreementPublished, which the rules looked up, were stored" in str(
+        caught.value
+    )
+    assert world.entries == before + 1  # the agreement only
+    assert stored(world, "provider/p2") == []
+
+    admit(world)  # decided again: p2 signs both agreements
+    signed = world.app.find("agreements", "provider")
+    assert signed == ["agreement/providers", "agreement/second"]
+    for agreement in signed:
+        assert stored(world, acceptance_stream(agreement, "provider/p2"))
+    assert_complies(world)
+
+
+def test_entries_of_types_not_looked_up_do_not_refuse_the_batch(
+    hunan: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = hunan
+    calls = meanwhile(monkeypatch, world.app, lambda: second_writer(world).save(publish()))
+    admit(world)
+    assert calls
+    assert len(stored(world, "provider/p2")) > 0
+
+
+# -- the states the rules read, kept between decisions ----------------------------------------
+
+
+def provider_command(app: LedgerApplication, command: str) -> Callable[[], None]:
+    def write() -> None:
+        found: Any = app.repository.get("provider/p1")
+        getattr(found, command)(actor="platform/hub", reason="核查")
+        app.save(found)
+
+    return write
+
+
+def test_a_writer_decides_against_what_another_wrote_since_its_last_decision(
+    hunan: World,
+) -> None:
+    world, other = hunan, second_writer(hunan)
+    world.app.save(publish("item/i2"))  # provider/p1 read in good standing, and kept
+
+    provider_command(other, "suspend")()
+    world.rejected(lambda: world.app.save(publish("item/i3")), LedgerError)
+    provider_command(other, "reinstate")()
+    world.app.save(publish("item/i3"))
+
+    blacklist(other, "provider/p1")()
+    world.violates(4, lambda: world.app.save(publish("item/i4")))
+    assert stored(world, "item/i4") == []
+    assert_complies(world)
+
+
+def test_a_stream_that_did_not_exist_is_read_again_once_written(hunan: World) -> None:
+    world = hunan
+    world.rejected(lambda: world.app.save(order_of("item/i2")), LedgerError)  # no such item
+    second_writer(world).save(publish("item/i2"))
+    world.app.save(order_of("item/i2"))
+    assert len(stored(world, "order/o1")) == 1
+
+
+def test_a_refused_batch_leaves_the_states_read_as_they_were(hunan: World) -> None:
+    world = hunan
+    world.app.save(publish("item/i2"))
+    provider: Any = world.app.repository.get("provider/p1")
+    provider.suspend(actor="platform/hub", reason="核查")
+    world.rejected(lambda: world.app.save(provider, publish("item/i3")), LedgerError)
+    world.app.save(publish("item/i3"))  # the provider was never suspended
+    assert world.app.repository.get("provider/p1").version == provider.version - 1
+    assert_complies(world)
+
+
+def test_after_many_entries_by_another_writer_everything_is_read_again(
+    hunan: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world, other = hunan, second_writer(hunan)
+    world.app.save(publish("item/i2"))
+    monkeypatch.setattr(SubjectCache, "CATCH_UP", 2)
+    for stream in ("item/i3", "item/i4"):
+        other.save(publish(stream))
+    blacklist(other, "provider/p1")()
+    world.violates(4, lambda: world.app.save(publish("item/i5")))
 
 
 # -- compliance replay --------------------------------------------------------------------------
