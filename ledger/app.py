@@ -163,6 +163,14 @@ class SubjectCache:
         self.clear()
         self.position = db.log_position(origin)
 
+    def begun(self, db: Database, origin: str, events: Sequence[Any]) -> None:
+        """Learn in one round trip which of the streams ``events`` begin do not exist yet
+        (the rules read each to refuse beginning a stream twice)."""
+        new = {e.originator_id for e in events if e.originator_version == 1}
+        unknown = sorted(s for s in new if s not in self._states)
+        for stream in set(unknown) - db.existing_streams(origin, unknown):
+            self.put(stream, None)
+
     def wrote(self, ctx: RuleContext, recordings: Sequence[Recording[str]]) -> None:
         """A batch was stored: keep the states it decided, when no other writer's entry
         came between ``position`` and it (otherwise the next catch-up reads them all)."""
@@ -295,7 +303,9 @@ class LedgerApplication(Application[str]):
             streams = {getattr(o, "id", getattr(o, "originator_id", "")) for o in objs if o}
             try:
                 self.subjects.catch_up(self.db, self.origin)
-                ctx = self.decide([e for o in objs if o for e in _pending(o)])
+                events = [e for o in objs if o for e in _pending(o)]
+                self.subjects.begun(self.db, self.origin, events)
+                ctx = self.decide(events)
                 if ctx is not None:
                     kwargs["read_set"] = _read_set(ctx, streams)
                     kwargs["index_guard"] = self._index_guard(ctx)

@@ -147,22 +147,31 @@ def check_body(cls: type[LedgerEvent], body: Mapping[str, Any]) -> None:
 
 
 def _fits(value: Any, hint: Any) -> bool:
+    return _checker(hint)(value)
+
+
+@cache
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """The test of a value against ``hint``, made once a type (bodies are checked often)."""
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
-        return True
+        return lambda _value: True
     if origin in (Union, types.UnionType):
-        return any(_fits(value, arg) for arg in args)
+        alternatives = tuple(_checker(arg) for arg in args)
+        return lambda value: any(fits(value) for fits in alternatives)
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if hint in (str, bool):
-        return isinstance(value, hint)
+        return lambda value: isinstance(value, hint)
     if origin is list:
-        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+        item = _checker(args[0])
+        return lambda value: isinstance(value, list) and all(item(v) for v in value)
     if origin is dict:
-        return isinstance(value, dict) and all(
-            _fits(k, args[0]) and _fits(v, args[1]) for k, v in value.items()
+        key, member = _checker(args[0]), _checker(args[1])
+        return lambda value: (
+            isinstance(value, dict) and all(key(k) and member(v) for k, v in value.items())
         )
     raise LedgerError(f"body member type {hint!r} is not one entries can carry")
 

@@ -556,6 +556,19 @@ class Database:
         rows = self.query(f"SELECT COALESCE(MAX({position}), 0) FROM {table}")
         return int(rows[0][0])
 
+    def existing_streams(self, origin: str, streams: Sequence[str]) -> set[str]:
+        """Those of ``streams`` that have entries in ``origin``'s log (one round trip)."""
+        if not streams:
+            return set()
+        self.recorder(origin)
+        table = self.qualified(self.events_table(origin))
+        marks = ",".join("?" * len(streams))
+        rows = self.query(
+            f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN ({marks})",
+            list(streams),
+        )
+        return {str(row[0]) for row in rows}
+
     def stored_since(self, origin: str, after: int, *, limit: int) -> list[tuple[int, str]]:
         """``(position, stream)`` of at most ``limit`` entries stored after ``after``, in log
         order. Positions are given under the log's write lock, so they grow in commit order."""
