@@ -147,7 +147,7 @@ def test_hunan_parameters_and_articles() -> None:
     assert (p.government_payees, p.admin_authorisation, p.data_sharing) == (None, None, None)
     assert p.provider_agreement is not None
     assert p.provider_agreement.articles == ("HN 8(3)",)
-    assert "省枢纽服务平台运营机构" in load_pack(HUNAN).roles["hub_operator"]
+    assert set(load_pack(HUNAN).roles) == {"provincial_authority", "city_authority"}
     assert p.locality is not None
     assert (p.locality.province, p.locality.roles, p.locality.articles) == (
         "430000",
@@ -189,7 +189,10 @@ def test_anhui_parameters_and_articles() -> None:
     assert pack.roles["cloud_operator"] == "云平台运营商"
     assert p.locality is None  # 省人社厅 supervises the one cloud platform, province-wide
     assert p.complaint_supervisors is not None
-    assert p.complaint_supervisors.roles == {"cloud_operator": "provincial_hr_department"}
+    assert p.complaint_supervisors.roles == {
+        "cloud_operator": "provincial_hr_department",
+        "cloud_platform": "provincial_hr_department",
+    }
     assert "AH 7" in p.complaint_supervisors.articles
 
 
@@ -324,7 +327,7 @@ def _delete(path: str) -> Callable[[Raw], None]:
         (
             _set(
                 "parameters.complaint_supervisors",
-                {"roles": {"hub_operator": "nobody"}, "articles": ["HN 24"]},
+                {"roles": {"city_authority": "nobody"}, "articles": ["HN 24"]},
             ),
             "roles used but not defined in roles: nobody",
         ),

@@ -9,7 +9,8 @@ Who takes which step:
   (HN 19(3): the hub or the window platform the complaint was made to; AH 10(5): the cloud
   operator). A complaint against a body that handles complaints itself goes to the body
   that supervises it, and that body handles no other (the policy's complaint supervisors,
-  AH 7: 省人社厅 for complaints against the cloud operator);
+  AH 7: 省人社厅, which owns and supervises the cloud platform, for complaints against the
+  cloud operator or the cloud platform);
 - mediation at the platform: by the platform that onboarded the respondent (HN 19(4)): a
   provider's admitting platform, a member's registering platform, a window platform's parent
   in the network. A hub or cloud platform has none, and the onboarding platform may itself be
@@ -21,7 +22,8 @@ Who takes which step:
   policy permits to mediate but not to acknowledge: the local SME authority (HN 19(4):
   city_authority, or the provincial one), the 省人社厅 as the cloud platform's owner and
   supervisor (AH 7). Where the policy has authorities act by locality (HN 19(4), 24), the
-  authority's region holds the platform that onboarded the respondent;
+  authority's region holds where the respondent lies: a provider or member where the
+  platform that onboarded it lies, a window platform where it lies itself;
 - the end: resolved by the handler, or by the mediator during mediation; after the
   authority's mediation failed, concluded by that authority (for instance referring the
   parties to arbitration or the courts); closed by the complainant with its feedback
@@ -37,7 +39,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LifecycleError, NotPermittedError
-from ledger.domain.registration import Member, Platform, Provider, check_local
+from ledger.domain.registration import Member, Platform, Provider, check_local, placed
 from ledger.domain.rules import RuleContext
 from ledger.events import LedgerAggregate, LedgerCreated, LedgerEvent
 
@@ -79,8 +81,8 @@ def mediator_roles(ctx: RuleContext, level: str) -> tuple[str, ...]:
 
 
 def check_handler(ctx: RuleContext, actor: str, respondent: str) -> None:
-    """A complaint against a supervised body (AH 7: the cloud operator) is handled by its
-    supervisor, and a supervisor handles no complaint against anyone else."""
+    """A complaint against a supervised body (AH 7: the cloud operator, the cloud platform)
+    is handled by its supervisor, and a supervisor handles no complaint against anyone else."""
     found = ctx.policy.parameters.complaint_supervisors
     if found is None:
         return
@@ -200,15 +202,9 @@ class Complaint(LedgerAggregate):
                     "mediation at the authority follows failed mediation at the platform "
                     f"({cited(ctx, MEDIATING)}); the complaint is {state.status}",
                 )
-            else:  # the authority of the locality where the respondent was onboarded
-                onboarding = str(onboarding_platform(ctx, state.respondent))
-                check_local(
-                    ctx,
-                    self.actor,
-                    state.id,
-                    ctx.get(onboarding).region,
-                    f"the complaint against {state.respondent}, onboarded by {onboarding},",
-                )
+            else:  # the authority of the locality where the respondent lies (HN 24)
+                region, named = placed(ctx, ctx.get(state.respondent))
+                check_local(ctx, self.actor, state.id, region, f"the complaint against {named}")
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status, aggregate.mediator = "mediating", self.actor

@@ -1174,7 +1174,8 @@ AGREEMENT_PARTIES = ("provider", "member")
 
 class Agreement(LedgerAggregate):
     """A platform agreement: the kinds of party that sign it, and its versions, each
-    published with the digest of its text and the day it takes effect."""
+    published with the digest of its text and the day it takes effect: the day it is
+    published or later, never before (HN 8(3)), version 1 first, then each revision."""
 
     if TYPE_CHECKING:
         parties: list[str]
@@ -1199,7 +1200,13 @@ class Agreement(LedgerAggregate):
                     f"an agreement is signed by some of {', '.join(AGREEMENT_PARTIES)}, each "
                     f"named once, not {self.parties}",
                 )
-            parse_day(self.effective_from, stream, "effective_from")
+            if self.version != 1:
+                raise LifecycleError(
+                    stream,
+                    f"an agreement is published as version 1, not version {self.version}; "
+                    f"each later version is a revision ({_agreement_articles(ctx)})",
+                )
+            _binds_from_publication(ctx, stream, self.version, self.effective_from)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.parties = list(self.parties)
@@ -1210,7 +1217,7 @@ class Agreement(LedgerAggregate):
         sha256: str
         effective_from: str
 
-        def check(self, state: Any, ctx: RuleContext) -> None:  # noqa: ARG002
+        def check(self, state: Any, ctx: RuleContext) -> None:
             latest = max(state.versions)
             if self.version != latest + 1:
                 raise LifecycleError(
@@ -1223,6 +1230,7 @@ class Agreement(LedgerAggregate):
                     f"version {self.version} cannot take effect on {self.effective_from}, "
                     f"before version {latest} ({state.versions[latest]})",
                 )
+            _binds_from_publication(ctx, state.id, self.version, self.effective_from)
 
         def apply(self, aggregate: Any) -> None:
             aggregate.versions[self.version] = self.effective_from
@@ -1261,6 +1269,25 @@ class Agreement(LedgerAggregate):
             version=max(self.versions) + 1,
             sha256=sha256,
             effective_from=effective_from,
+        )
+
+
+def _agreement_articles(ctx: RuleContext) -> str:
+    """The articles the policy cites for the agreement event being decided."""
+    permission = ctx.policy.permissions.get(type(ctx.event).__name__)
+    return "; ".join(permission.articles) if permission is not None else ctx.policy.name
+
+
+def _binds_from_publication(ctx: RuleContext, stream: str, version: int, effective: str) -> None:
+    """A version binds from its publication on (HN 8(3)): it takes effect on the day it is
+    recorded or later. One backdated would change which version was in effect when parties
+    were admitted or signed."""
+    if parse_day(effective, stream, "effective_from") < ctx.day:
+        raise LifecycleError(
+            stream,
+            f"version {version} cannot take effect on {effective}, before the day it is "
+            f"published ({ctx.day.isoformat()}): an agreement binds from its publication, "
+            f"never before ({_agreement_articles(ctx)})",
         )
 
 

@@ -266,7 +266,8 @@ class Locality(_Sourced):
 class ComplaintSupervisors(_Sourced):
     """Who handles a complaint against a body that handles complaints itself: role of the
     respondent -> role of the body that supervises it (AH 7, 10(5): the operator handles
-    the cloud platform's complaints, and 省人社厅 supervises the operator)."""
+    the cloud platform's complaints, and 省人社厅, which owns and supervises the cloud
+    platform and its operator, handles those against either)."""
 
     roles: Annotated[dict[RoleId, RoleId], Field(min_length=1)]
 

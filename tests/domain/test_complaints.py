@@ -1,8 +1,8 @@
 """Complaints under the Hunan policy: registered always (HN 19(3)), mediated by the platform
-that onboarded the respondent, then by the authority of that platform's locality if that
-fails (HN 19(4), 24), resolved and closed with the complainant's feedback; under the Anhui
-policy, a complaint against the cloud operator goes to 省人社厅 (AH 7). Each test runs on
-SQLite and PostgreSQL.
+that onboarded the respondent, then by the authority of the locality where the respondent
+lies if that fails (HN 19(4), 24), resolved and closed with the complainant's feedback;
+under the Anhui policy, a complaint against the cloud operator or the cloud platform goes
+to 省人社厅 (AH 7). Each test runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -212,14 +212,15 @@ def test_a_complaint_against_a_window_is_mediated_by_its_parent_platform(world: 
     c = step(world, lambda c: c.mediate(actor="platform/hub", level="platform"))
     assert (c.handler, c.mediator) == ("platform/hub", "platform/hub")
     step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
-    # the hub, province-wide, mediated first: the authority of its locality is the province's
-    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    # the window lies in Changsha (HN 24): the authority of its locality is Changsha's
+    error = refusal(world, lambda c: c.mediate(actor="org/zhuzhou", level="authority"))
     assert (
-        "the complaint against platform/changsha, onboarded by platform/hub, lies in 430000, "
-        "outside org/changsha's region 430100"
+        "complaint/c1: the complaint against platform/changsha lies in 430100, outside "
+        "org/zhuzhou's region 430200: an authority acts within its own region"
     ) in error
-    step(world, lambda c: c.mediate(actor="org/province", level="authority"))
-    step(world, lambda c: c.resolve(actor="org/province", outcome="窗口平台补办服务"))
+    assert load(world).levels == ["platform"]
+    step(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    step(world, lambda c: c.resolve(actor="org/changsha", outcome="窗口平台补办服务"))
     c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
     assert (c.status, c.levels) == ("closed", LEVELS_REACHED)
     assert_complies(world)
@@ -280,17 +281,21 @@ def test_an_anhui_complaint_escalates_to_the_hrss_which_refers_it(anhui: World) 
     assert_complies(world)
 
 
-def test_an_anhui_complaint_about_the_cloud_platform_is_resolved_by_the_operator(
+def test_an_anhui_complaint_about_the_cloud_platform_is_resolved_by_the_hrss(
     anhui: World,
 ) -> None:
+    """The operator runs the cloud platform; 省人社厅 owns and supervises it (AH 7)."""
     world = anhui
     register_in_anhui(world, respondent="platform/cloud")  # AH 13(3): platform services
-    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-2"))
+    c = step(world, lambda c: c.acknowledge(actor="org/hrss", reference="RST-TS-2"))
+    assert (c.status, c.handler) == ("acknowledged", "org/hrss")
     error = refusal(world, lambda c: c.mediate(actor="org/operator", level="platform"))
     assert "no platform other than a party onboarded platform/cloud" in error
-    step(world, lambda c: c.resolve(actor="org/operator", outcome="已优化平台功能"))
+    error = refusal(world, lambda c: c.resolve(actor="org/operator", outcome="x"))
+    assert "this step is org/hrss's, not org/operator's" in error
+    step(world, lambda c: c.resolve(actor="org/hrss", outcome="责令运营商优化平台功能"))
     c = step(world, lambda c: c.close(feedback="满意", satisfied=True))
-    assert (c.status, c.levels) == ("closed", [])
+    assert (c.status, c.handler, c.levels) == ("closed", "org/hrss", [])
     assert_complies(world)
 
 
@@ -496,7 +501,7 @@ def test_in_anhui_the_respondent_never_handles_mediates_or_resolves(anhui: World
     assert "this step is org/operator's, not provider/p1's" in error
 
 
-# -- locality: the authority where the respondent was onboarded (HN 19(4), 24) --------------
+# -- locality: the authority where the respondent lies (HN 19(4), 24) -----------------------
 
 
 def failed_at_the_platform(world: World, respondent: str, platform: str) -> None:
@@ -541,6 +546,28 @@ def test_an_authority_does_not_mediate_beyond_its_region(
     assert load(world).levels == ["platform"]
 
 
+@pytest.mark.parametrize("authority", ["org/liuyang", "org/changsha", "org/province"])
+def test_a_complaint_against_a_county_window_goes_to_the_authority_where_it_lies(
+    world: World, authority: str
+) -> None:
+    """A window lies where it is, not where its parent is (HN 24): the county's authority,
+    or one above it, mediates once the parent window's mediation failed."""
+    county_window(world)
+    register(world, respondent="platform/liuyang", about=None)
+    step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-2"))
+    step(world, lambda c: c.mediate(actor="platform/changsha", level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    error = refusal(world, lambda c: c.mediate(actor="org/zhuzhou", level="authority"))
+    assert (
+        "the complaint against platform/liuyang lies in 430181, outside org/zhuzhou's region 430200"
+    ) in error
+    assert load(world).levels == ["platform"]
+    c = step(world, lambda c: c.mediate(actor=authority, level="authority"))
+    assert (c.mediator, c.levels) == (authority, LEVELS_REACHED)
+    step(world, lambda c: c.resolve(actor=authority, outcome="窗口平台限期整改"))
+    assert_complies(world)
+
+
 def test_a_complaint_against_a_provider_of_the_hub_goes_to_the_province(world: World) -> None:
     network_provider(world)
     failed_at_the_platform(world, "provider/net", "platform/hub")
@@ -563,7 +590,7 @@ def test_anhui_mediation_knows_no_locality(anhui: World) -> None:
     assert_complies(world)
 
 
-# -- Anhui: a complaint against the cloud operator goes to 省人社厅 (AH 7) -----------------------
+# -- Anhui: a complaint against the operator or its platform goes to 省人社厅 (AH 7) -------------
 
 
 def test_a_complaint_against_the_operator_is_handled_by_the_hrss(anhui: World) -> None:
@@ -599,8 +626,25 @@ def test_no_one_else_handles_a_complaint_against_the_operator(anhui: World, acto
     assert load(world).status == "registered"
 
 
-@pytest.mark.parametrize("respondent", ["provider/p1", "platform/cloud"])
-def test_the_hrss_handles_no_complaint_but_one_against_the_operator(
+@pytest.mark.parametrize("actor", ["org/operator", "org/county-hr", "org/supervisor"])
+def test_no_one_else_handles_a_complaint_against_the_cloud_platform(
+    anhui: World, actor: str
+) -> None:
+    """Not even the operator that runs it: a complaint against the cloud platform is one
+    against its running, which 省人社厅 supervises (AH 7)."""
+    world = anhui
+    register_in_anhui(world, respondent="platform/cloud")
+    error = refusal(world, lambda c: c.acknowledge(actor=actor, reference="x"), NotPermittedError)
+    assert (
+        f"{actor} is not permitted (AH 7; AH 10(5)): ComplaintAcknowledged of a complaint "
+        "against the cloud_platform may be written only by provincial_hr_department under "
+        "anhui-startup-2017"
+    ) in error
+    assert load(world).status == "registered"
+
+
+@pytest.mark.parametrize("respondent", ["provider/p1", "member/e2"])
+def test_the_hrss_handles_no_complaint_but_one_against_the_operator_or_its_platform(
     anhui: World, respondent: str
 ) -> None:
     """Other complaints are the operator's to handle (AH 10(5))."""

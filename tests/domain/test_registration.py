@@ -42,6 +42,7 @@ from tests.domain.world import (
     World,
     assert_complies,
     at,
+    client_entry,
 )
 
 AGREEMENT = "agreement/users"
@@ -220,7 +221,7 @@ def test_only_the_root_manages_organisations(hunan: World) -> None:
     [
         lambda org: org.grant(actor="root", role="city_authority"),  # already held
         lambda org: org.grant(actor="root", role="provincial_hr_department"),  # Anhui's
-        lambda org: org.withdraw(actor="root", role="hub_operator", reason="x"),  # not held
+        lambda org: org.withdraw(actor="root", role="provincial_authority", reason="x"),
     ],
     ids=["held", "unknown-role", "not-held"],
 )
@@ -664,7 +665,9 @@ def test_members_are_registered_and_sanctioned_by_platforms(hunan: World) -> Non
 # -- agreements (HN 8(3)) ---------------------------------------------------------------------
 
 
-def test_an_agreement_is_published_revised_and_accepted(hunan: World) -> None:
+def test_an_agreement_is_published_revised_and_accepted(
+    hunan: World, events_on_world_time: None
+) -> None:
     agreement(hunan)
     accept(hunan, "provider/p1")
     accept(hunan, "member/e1")
@@ -682,7 +685,9 @@ def test_an_agreement_is_published_revised_and_accepted(hunan: World) -> None:
     assert_complies(hunan)
 
 
-def test_agreements_are_the_hubs_and_accepted_by_providers_and_members(hunan: World) -> None:
+def test_agreements_are_the_hubs_and_accepted_by_providers_and_members(
+    hunan: World, events_on_world_time: None
+) -> None:
     not_hub = Agreement.publish(
         stream="agreement/window",
         actor="platform/changsha",
@@ -697,7 +702,7 @@ def test_agreements_are_the_hubs_and_accepted_by_providers_and_members(hunan: Wo
 
 
 def test_acceptances_name_a_published_version_once_in_the_acceptors_stream(
-    hunan: World,
+    hunan: World, events_on_world_time: None
 ) -> None:
     agreement(hunan)
     hunan.rejected(lambda: accept(hunan, "member/e1", version=2), LifecycleError)
@@ -724,7 +729,9 @@ def test_acceptances_name_a_published_version_once_in_the_acceptors_stream(
     hunan.rejected(lambda: save(hunan, published), LifecycleError)
 
 
-def test_an_agreement_names_who_signs_it_and_versions_take_effect_in_order(hunan: World) -> None:
+def test_an_agreement_names_who_signs_it_and_versions_take_effect_in_order(
+    hunan: World, events_on_world_time: None
+) -> None:
     for parties in ([], ["platform"], ["provider", "provider"]):
         bad = Agreement.publish(
             stream="agreement/bad",
@@ -749,6 +756,89 @@ def test_an_agreement_names_who_signs_it_and_versions_take_effect_in_order(hunan
         LifecycleError,
     )
     assert "signed by provider, not by member/e1" in str(error)
+
+
+def test_an_agreement_binds_from_its_publication_never_before(
+    hunan: World, events_on_world_time: None
+) -> None:
+    """HN 8(3): a version takes effect on the day it is published or later; one backdated
+    would change which version was in effect when providers were admitted."""
+    backdated = Agreement.publish(
+        stream=AGREEMENT,
+        actor="platform/hub",
+        title="x",
+        parties=["member"],
+        sha256="aa" * 32,
+        effective_from="2026-11-23",
+    )
+    error = hunan.rejected(lambda: save(hunan, backdated), LifecycleError)
+    assert (
+        "agreement/users: version 1 cannot take effect on 2026-11-23, before the day it is "
+        "published (2026-11-24): an agreement binds from its publication, never before "
+        "(HN 8(3))"
+    ) in str(error)
+    assert load(hunan, "agreement/providers").versions == {1: "2026-11-24"}  # published today
+
+    later = datetime(2026, 12, 20, 2, 0, tzinfo=UTC)
+    with at(hunan, later):
+        terms: Agreement = load(hunan, "agreement/providers")
+        terms.revise(actor="platform/hub", sha256="ef" * 32, effective_from="2026-11-24")
+        error = hunan.rejected(lambda: save(hunan, terms), LifecycleError)
+        assert (
+            "agreement/providers: version 2 cannot take effect on 2026-11-24, before the day it "
+            "is published (2026-12-20)"
+        ) in str(error)
+        assert load(hunan, "agreement/providers").version_on(date(2026, 12, 1)) == 1
+        terms = load(hunan, "agreement/providers")
+        terms.revise(actor="platform/hub", sha256="ef" * 32, effective_from="2026-12-20")
+        save(hunan, terms)
+    assert load(hunan, "agreement/providers").versions == {1: "2026-11-24", 2: "2026-12-20"}
+    assert_complies(hunan)
+
+
+def test_in_anhui_an_agreement_binds_from_its_publication_too(
+    anhui: World, events_on_world_time: None
+) -> None:
+    def published(effective_from: str) -> Agreement:
+        return Agreement.publish(
+            stream="agreement/cloud-user",
+            actor="org/operator",
+            title="安徽省创业服务云平台用户服务协议",
+            parties=["provider", "member"],
+            sha256="aa" * 32,
+            effective_from=effective_from,
+        )
+
+    error = anhui.rejected(lambda: save(anhui, published("2026-11-01")), LifecycleError)
+    assert "before the day it is published (2026-11-24)" in str(error)
+    assert "(AH 10(5))" in str(error)
+    save(anhui, published("2026-12-01"))  # announced ahead: binds from 2026-12-01
+    assert load(anhui, "agreement/cloud-user").versions == {1: "2026-12-01"}
+
+
+def test_an_agreement_is_published_as_version_1(hunan: World) -> None:
+    """Later versions are revisions, each following the one before: a client-signed
+    publication naming another version is refused, and stores nothing."""
+    body = {
+        "title": "服务商数据安全协议",
+        "parties": ["provider"],
+        "version": 7,
+        "sha256": "ef" * 32,
+        "effective_from": "2026-11-24",
+    }
+    raw = client_entry(hunan, "platform/hub", "agreement/data", "AgreementPublished", body).raw
+    error = hunan.rejected(lambda: hunan.app.submit(raw), LifecycleError)
+    assert (
+        "agreement/data: an agreement is published as version 1, not version 7; each later "
+        "version is a revision (HN 8(3))"
+    ) in str(error)
+    assert hunan.app.subject("agreement/data") is None
+    body["version"] = 1
+    hunan.app.submit(
+        client_entry(hunan, "platform/hub", "agreement/data", "AgreementPublished", body).raw
+    )
+    assert load(hunan, "agreement/data").versions == {1: "2026-11-24"}
+    assert_complies(hunan)
 
 
 def _unsigned_applicant(
@@ -794,7 +884,9 @@ def test_a_provider_is_admitted_once_it_signed_the_agreement_in_effect(
     assert_complies(hunan)
 
 
-def test_an_agreement_not_yet_in_effect_admits_no_one(hunan: World) -> None:
+def test_an_agreement_not_yet_in_effect_admits_no_one(
+    hunan: World, events_on_world_time: None
+) -> None:
     """Accepting a version that takes effect later is signing ahead: it counts once that
     version is in effect, and a provider that signed only it is not admitted before."""
     agreement(hunan)  # agreement/users binds providers too, from 2026-12-01
@@ -848,7 +940,7 @@ def test_no_provider_is_admitted_while_no_agreement_for_providers_is_in_effect(
         assert app.recorder.max_notification_id() == before
 
 
-def test_anhui_admits_without_an_agreement(anhui: World) -> None:
+def test_anhui_admits_without_an_agreement(anhui: World, events_on_world_time: None) -> None:
     """The Anhui measures make no user agreement a condition of entry."""
     save(
         anhui,
@@ -858,7 +950,7 @@ def test_anhui_admits_without_an_agreement(anhui: World) -> None:
             title="安徽省创业服务云平台用户服务协议",
             parties=["provider", "member"],
             sha256="aa" * 32,
-            effective_from="2026-11-01",
+            effective_from="2026-11-24",
         ),
     )
     code = with_check_character("91340100MA4L00000")
@@ -1061,12 +1153,11 @@ def test_an_authority_that_acts_by_locality_is_registered_with_its_region(hunan:
     assert (
         "org/x: a city_authority acts within its region (HN 19(4); HN 24) and is registered with it"
     ) in str(error)
-    save(hunan, organisation(hunan, ["hub_operator"], None))  # acts by no locality
-    org: Organisation = load(hunan, "org/x")
-    org.grant(actor="root", role="provincial_authority")
-    error = hunan.rejected(lambda: save(hunan, org), LifecycleError)
-    assert "org/x: a provincial_authority acts within its region" in str(error)
-    assert load(hunan, "org/x").roles() == {"hub_operator"}
+    save(hunan, organisation(hunan, ["city_authority"], "430300"))
+    assert (load(hunan, "org/x").roles(), load(hunan, "org/x").region) == (
+        {"city_authority"},
+        "430300",
+    )
     assert_complies(hunan)
 
 
