@@ -2,23 +2,31 @@
 
 A hypothesis state machine per policy (Hunan, Anhui) drives the real commands against a
 real ledger on SQLite and on PostgreSQL: registering providers (sometimes skipping
-verification, review or admission) and members (sometimes unverified, or without a key
-of their own), publishing and withdrawing items, sanctions and deregistration, orders,
-payments, service records, evaluations, vouchers (AH), admin authorisations and actions
-(AH), data sharing and exports, promotions (HN), platform disqualification (HN), the
-other policy's commands, client-signed entries with malformed bodies, and the passing of
-time.
+verification, review, the user agreement or admission, or joining step by step) and
+members (sometimes unverified, or without a key of their own), revisions of the user
+agreement for providers and its acceptance, publishing and withdrawing items, sanctions
+and deregistration, orders, payments, refunds and cancellations, service records,
+evaluations, complaints from registration to closing, vouchers (AH), admin
+authorisations and actions (AH), data sharing and exports, promotions (HN), platform
+disqualification (HN), the other policy's commands, client-signed entries with
+malformed bodies, and the passing of time. Most commands are now and then given a
+subject unfit for them (a wrong actor, a provider not admitted, a barred member), and
+mostly (``fit``) one that could go through, so that the later steps of the business are
+reached as well.
 
 Beside the ledger runs a small model of the facts the hard rules depend on (who is
-verified, reviewed, admitted, suspended, barred or gone; which items are withdrawn;
-which orders are paid and evaluated; who received and evaluated which service; voucher
-balances; authorisations). Every command's outcome is predicted by the model and must be
-exactly what the ledger does: accepted (the log grew by the command's events), or
-refused with the predicted error (``RuleViolationError`` of the predicted rule,
-``LifecycleError``, ``NotPermittedError``, or no key to sign with) and nothing written;
-any other exception fails. After every step the new entries are decided again from the
-log alone (:class:`ledger.compliance.RuleReplay`) and must break no rule; at the end of
-a run the whole log passes :func:`ledger.compliance.check_compliance` and
+verified, reviewed, admitted, suspended, barred or gone; which versions of the agreement
+take effect when, and which each provider accepted; which items are withdrawn; which
+orders are paid and evaluated; who received and evaluated which service; voucher
+balances; authorisations; where each complaint stands, who handles and who mediates it,
+and where its respondent lies). Every command's outcome is predicted by the model, which
+checks in the order the ledger does, and must be exactly what the ledger does: accepted
+(the log grew by the command's events), or refused with the predicted error
+(``RuleViolationError`` of the predicted rule, ``LifecycleError``, ``NotPermittedError``,
+or no key to sign with) and nothing written; any other exception fails. After every step
+the new entries are decided again from the log alone
+(:class:`ledger.compliance.RuleReplay`) and must break no rule; at the end of a run the
+whole log passes :func:`ledger.compliance.check_compliance` and
 :func:`ledger.verification.verify_ledger`, and the ledger's aggregates agree with the
 model.
 
@@ -36,6 +44,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
@@ -60,8 +69,14 @@ from ledger.core.envelope import Envelope, format_time
 from ledger.core.errors import EntryRejectedError, LedgerError
 from ledger.core.sign import seal
 from ledger.domain.catalogue import Promotion, ServiceItem
+from ledger.domain.complaints import Complaint
 from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
-from ledger.domain.registration import Acceptance, Provider, acceptance_stream
+from ledger.domain.registration import (
+    Acceptance,
+    Provider,
+    acceptance_stream,
+    with_check_character,
+)
 from ledger.domain.services import ServiceRecord
 from ledger.domain.supervision import AdminAction, Authorisation, DataExport
 from ledger.domain.trading import Order, Voucher
@@ -69,7 +84,7 @@ from ledger.events import LedgerEvent, event_clock
 from ledger.storage import Database
 from ledger.verification import verify_ledger
 from tests.conftest import PG_URL, drop_schema
-from tests.domain.world import ANHUI, DOC, HUNAN, World, open_world
+from tests.domain.world import ANHUI, DOC, HUNAN, World, county_window, open_world
 
 START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # the world's clock (tests/domain/world.py)
 CATEGORIES = ("管理咨询", "法律服务")
@@ -79,19 +94,63 @@ PARTNERS = ("partner/bank", "partner/university")
 PLAIN_FUNCTION = "专业服务"
 VALIDITY_DAYS = (800, 30, -1)  # a qualification review's validity, in days from today
 HOW_MUCH = ("what is due", "a little", "the balance", "beyond face value")  # redemptions
+FACES = (100, 30_000, 60_000, 150_000, 200_000)  # a voucher's face value, in fen
 REFUNDS = ("a part", "the rest", "beyond the rest")
 CANCELLERS = ("buyer", "settler", "other")
 #: Who cancels a provider's qualification under the Hunan pack (HN 24): the province, the
-#: hub, and city authorities, which act by locality (HN 19(4), 24) in their regions.
-DISQUALIFIERS = ("org/province", "platform/hub", "org/changsha", "org/zhuzhou")
-#: The world's regions (administrative division codes): its authorities' and platforms'.
+#: hub, and city and county authorities, which act by locality (HN 19(4), 24) in their
+#: regions.
+DISQUALIFIERS = ("org/province", "platform/hub", "org/changsha", "org/zhuzhou", "org/liuyang")
+#: The world's regions (administrative division codes): its authorities' and platforms'
+#: (the Hunan world with its county window, tests/domain/world.py ``county_window``).
 REGIONS = {
     "org/province": "430000",
     "org/changsha": "430100",
     "org/zhuzhou": "430200",
+    "org/liuyang": "430181",
     "platform/hub": "430000",
     "platform/changsha": "430100",
+    "platform/liuyang": "430181",
 }
+#: The roles of the worlds' organisations and platforms (providers hold "provider",
+#: members "member").
+ROLES = {
+    "org/province": {"provincial_authority"},
+    "org/changsha": {"city_authority"},
+    "org/zhuzhou": {"city_authority"},
+    "org/liuyang": {"city_authority"},
+    "platform/hub": {"platform", "hub_platform"},
+    "platform/changsha": {"platform", "city_platform"},
+    "platform/liuyang": {"platform", "county_platform"},
+    "org/hrss": {"provincial_hr_department"},
+    "org/operator": {"cloud_operator"},
+    "org/county-hr": {"government_department"},
+    "org/supervisor": {"supervisor"},
+    "platform/cloud": {"platform", "cloud_platform"},
+}
+#: Each platform's parent in the network: a window's onboarding platform, as a respondent.
+PARENTS = {"platform/changsha": "platform/hub", "platform/liuyang": "platform/changsha"}
+#: The county window's provider (``county_window``) and its credit code.
+COUNTY_PROVIDER = ("provider/p3", with_check_character("91430181MA4L00009"))
+#: Which version of the agreement for providers a provider accepts.
+VERSIONS = ("in effect", "in effect", "latest", "first")
+#: When a revision of the agreement takes effect.
+WHEN = ("today", "later", "earlier than today", "before the previous version")
+#: The steps of a complaint after its registration (HN 19(3), 19(4); AH 7, 10(5)).
+COMPLAINT_STEPS = (
+    "acknowledge",
+    "mediate at platform",
+    "mediate at authority",
+    "fail",
+    "resolve",
+    "close",
+)
+#: Whom a complaint is about: a provider, a member, or a body (a window platform, the hub;
+#: AH: the cloud operator, the cloud platform), its complainant itself, or no one.
+AGAINST = ("provider",) * 3 + ("member",) * 2 + ("body",) * 3 + ("itself", "nobody")
+ABOUT = ("nothing", "nothing", "order", "order", "service", "service", "nothing known")
+#: Whether a command is given a fitting subject: from 25 on, mostly (LedgerMachine.choose).
+FIT = st.integers(0, 99)
 #: Credit codes and ID-card numbers new subjects register with: the world's own (held by
 #: provider/p1, member/e1, member/e2 and member/u1) and one that is free at the start.
 CREDIT_CODES = (
@@ -172,7 +231,18 @@ class Setting:
     platforms: tuple[str, ...]  # onboarding platforms
     free_function: str  # a free public-interest function (HN 7; AH 12, 14)
     missing: frozenset[str]  # event types the pack does not have
-    agreement: str | None  # the user agreement providers sign before admission (HN 8(3))
+    agreement: str  # the user agreement for providers (HN 8(3); AH 10(5))
+    agreement_owner: str  # who publishes and revises it
+    not_owner: str  # who tries to revise it too
+    admits_under_agreement: bool  # admission needs the version in effect (provider_agreement)
+    bodies: tuple[str, ...]  # complained against besides providers and members
+    complaint_actors: tuple[str, ...]  # organisations and platforms that try complaint steps
+    complainants: frozenset[str]  # roles permitted to register and close complaints
+    handlers: frozenset[str]  # roles permitted to acknowledge complaints
+    supervisors: tuple[tuple[str, str], ...]  # complaint_supervisors: respondent's -> handler
+    platform_mediators: frozenset[str]  # who mediates at the platform (handlers that mediate)
+    authority_mediators: frozenset[str]  # who mediates at the authority
+    local: bool  # authorities act by locality (HN 19(4), 24)
 
 
 SETTINGS = {
@@ -182,11 +252,34 @@ SETTINGS = {
         sanctioner="platform/hub",
         settler="platform/hub",
         exporter="platform/hub",
-        registrars=(("platform/changsha", "platform/changsha"), ("platform/hub", "platform/hub")),
-        platforms=("platform/changsha", "platform/hub"),
+        registrars=(
+            ("platform/changsha", "platform/changsha"),
+            ("platform/hub", "platform/hub"),
+            ("platform/liuyang", "platform/liuyang"),
+        ),
+        platforms=("platform/changsha", "platform/hub", "platform/liuyang"),
         free_function="联络员服务",
         missing=frozenset({"VoucherIssued", "AdminAuthorised", "DataSharingAuthorised"}),
         agreement="agreement/providers",
+        agreement_owner="platform/hub",
+        not_owner="platform/changsha",
+        admits_under_agreement=True,
+        bodies=("platform/changsha", "platform/liuyang", "platform/hub"),
+        complaint_actors=(
+            "platform/hub",
+            "platform/changsha",
+            "platform/liuyang",
+            "org/province",
+            "org/changsha",
+            "org/zhuzhou",
+            "org/liuyang",
+        ),
+        complainants=frozenset({"member", "provider", "platform"}),
+        handlers=frozenset({"platform"}),
+        supervisors=(),
+        platform_mediators=frozenset({"platform"}),
+        authority_mediators=frozenset({"city_authority", "provincial_authority"}),
+        local=True,
     ),
     ANHUI: Setting(
         rules=frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13}),
@@ -204,7 +297,21 @@ SETTINGS = {
                 "ProviderQualificationCancelled",
             }
         ),
-        agreement=None,
+        agreement="agreement/providers",  # published by the machine
+        agreement_owner="org/operator",
+        not_owner="org/hrss",
+        admits_under_agreement=False,
+        bodies=("org/operator", "platform/cloud"),
+        complaint_actors=("org/operator", "org/hrss", "org/county-hr", "org/supervisor"),
+        complainants=frozenset({"member", "provider"}),
+        handlers=frozenset({"cloud_operator", "provincial_hr_department"}),
+        supervisors=(
+            ("cloud_operator", "provincial_hr_department"),
+            ("cloud_platform", "provincial_hr_department"),
+        ),
+        platform_mediators=frozenset({"cloud_operator"}),
+        authority_mediators=frozenset({"provincial_hr_department"}),
+        local=False,
     ),
 }
 
@@ -218,7 +325,7 @@ class ProviderFacts:
     reviewed: bool = False
     valid_until: date | None = None
     home: str | None = None  # the onboarding platform, once admitted
-    signed: bool = False  # accepted the user agreement for providers (HN 8(3))
+    accepted: int = 0  # the latest version of the agreement for providers it accepted
     suspended: bool = False
     barred: bool = False
     deregistered: bool = False
@@ -227,6 +334,7 @@ class ProviderFacts:
 @dataclass
 class MemberFacts:
     registrar: str
+    platform: str  # the platform it registered with
     verified: bool = False
     barred: bool = False
     deregistered: bool = False
@@ -291,6 +399,16 @@ class AuthorisationFacts:
 
 
 @dataclass
+class ComplaintFacts:
+    complainant: str
+    respondent: str
+    status: str = "registered"  # acknowledged, mediating, mediation failed, resolved, closed..
+    handler: str | None = None
+    mediator: str | None = None
+    levels: list[str] = field(default_factory=list)  # where mediation took place
+
+
+@dataclass
 class PromotionFacts:
     organiser: str
     ends_on: date
@@ -336,6 +454,7 @@ class LedgerMachine(RuleBasedStateMachine):
     items = Bundle("items")
     orders = Bundle("orders")
     services = Bundle("services")
+    complaints = Bundle("complaints")
 
     def __init__(self) -> None:
         super().__init__()
@@ -345,6 +464,16 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             with event_clock(lambda: START):
                 self.world: World = open_world(self.db, self.POLICY)
+                if self.POLICY == HUNAN:  # a county window, its authority and its provider
+                    assert county_window(self.world) == COUNTY_PROVIDER[0]
+                else:  # the operator's user agreement with providers (AH 10(5))
+                    self.world.province.agreement(
+                        self.setting.agreement,
+                        by=self.setting.agreement_owner,
+                        title="服务商入驻协议",
+                        parties=["provider"],
+                        sha256="cd" * 32,
+                    )
         except BaseException:
             self.db.close()
             self._drop()
@@ -360,12 +489,21 @@ class LedgerMachine(RuleBasedStateMachine):
                 reviewed=True,
                 valid_until=date(2028, 12, 31),
                 home=self.setting.platforms[0],
-                signed=True,
+                accepted=1 if self.POLICY == HUNAN else 0,  # published after it joined (AH)
             )
         }
+        if self.POLICY == HUNAN:
+            self.m_providers[COUNTY_PROVIDER[0]] = ProviderFacts(
+                verified=True,
+                reviewed=True,
+                valid_until=date(2028, 12, 31),
+                home="platform/liuyang",
+                accepted=1,
+            )
+        #: the agreement for providers: version -> the day it takes effect
+        self.m_agreement = {1: local_date(START)}
         self.m_members = {
-            m: MemberFacts(self.setting.registrars[0][0], verified=True)
-            for m in self.world_members()
+            m: MemberFacts(*self.setting.registrars[0], verified=True) for m in self.world_members()
         }
         #: identity ("provider/<code>", "enterprise/<code>", "person/<id card>") -> its
         #: holders, the current one last; and each subject's identity
@@ -376,6 +514,8 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         if self.POLICY == ANHUI:
             self.m_identity_of["member/u1"] = f"person/{ID_CARDS[0]}"
+        else:
+            self.m_identity_of[COUNTY_PROVIDER[0]] = f"provider/{COUNTY_PROVIDER[1]}"
         self.m_identities = {key: [holder] for holder, key in self.m_identity_of.items()}
         self.m_items = {
             "item/i1": ItemFacts("provider/p1", PLAIN_FUNCTION, "commercial", 120_000, "管理咨询"),
@@ -389,6 +529,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.redeemed_in: dict[tuple[str, str], int] = {}  # (voucher, order) -> fen
         self.m_auths: dict[str, AuthorisationFacts] = {}
         self.m_promotions: dict[str, PromotionFacts] = {}
+        self.m_complaints: dict[str, ComplaintFacts] = {}
         self.cancelled_platforms: set[str] = set()
         self.withdrawn_items: set[str] = set()
 
@@ -537,11 +678,82 @@ class LedgerMachine(RuleBasedStateMachine):
         if event_type in self.setting.missing:
             refuse(NOT_PERMITTED)
 
+    def roles_of(self, actor: str) -> set[str]:
+        if actor in self.m_providers:
+            return {"provider"}
+        if actor in self.m_members:
+            return {"member"}
+        return ROLES.get(actor, set())
+
+    def allowed(self, actor: str, roles: frozenset[str]) -> None:
+        """The policy's permissions, decided after an event's own rules."""
+        if not self.roles_of(actor) & roles:
+            refuse(NOT_PERMITTED)
+
+    def acting(self, actor: str) -> None:
+        """The standing of whoever writes an event that needs it (rules 1, 2, 4)."""
+        if actor in self.m_members:
+            self.member_standing(actor)
+        elif actor in self.m_providers:
+            self.provider_standing(actor)
+        else:  # an organisation of the world is never barred; a platform may be
+            self.platform_standing(actor)
+
+    def signs(self, actor: str) -> None:
+        if actor in self.m_members:
+            self.signed_by(actor)
+
+    # -- the agreement for providers (HN 8(3)) -------------------------------------------------
+
+    def in_effect(self) -> int:
+        """The version of the agreement in effect today."""
+        return max(v for v, since in self.m_agreement.items() if since <= self.today)
+
+    def version(self, which: str) -> int:
+        return {"first": 1, "latest": max(self.m_agreement)}.get(which) or self.in_effect()
+
+    def under_agreement(self, accepted: int) -> None:
+        """Admitted only under the version in effect, accepted (or a later one)."""
+        if self.setting.admits_under_agreement and accepted < self.in_effect():
+            refuse(LIFECYCLE)
+
+    # -- what could go through (the strategies' bias) --------------------------------------------
+
+    def passes(self, check: Callable[[], None]) -> bool:
+        return self.predict(check) == OK
+
+    def sound_providers(self) -> list[str]:
+        return [p for p in self.m_providers if self.passes(partial(self.provider_standing, p))]
+
+    def sound_members(self) -> list[str]:
+        """Members that could act: in good standing, with a key of their own."""
+        return [
+            m
+            for m, facts in self.m_members.items()
+            if not facts.keyless and self.passes(partial(self.member_standing, m))
+        ]
+
+    def orderable(self, commercial: bool = False) -> list[str]:
+        """Open items of providers in good standing (``commercial``: not free)."""
+        sound = set(self.sound_providers())
+        return [
+            name
+            for name, facts in self.m_items.items()
+            if facts.provider in sound
+            and name not in self.withdrawn_items
+            and not (commercial and facts.free)
+        ]
+
+    @staticmethod
+    def choose(fit: int, given: str, fitting: list[str]) -> str:
+        """Mostly (``fit`` from 25 on) one of ``fitting``, when there is one; else ``given``."""
+        return fitting[fit % len(fitting)] if fit >= 25 and fitting else given
+
     # -- the world's subjects enter the bundles ------------------------------------------------
 
     @initialize(target=providers)
     def seed_providers(self) -> Any:
-        return multiple("provider/p1")
+        return multiple(*self.m_providers)
 
     @initialize(target=members)
     def seed_members(self) -> Any:
@@ -563,14 +775,18 @@ class LedgerMachine(RuleBasedStateMachine):
         target=providers,
         skip=st.sampled_from(["nothing", "verification", "review", "admission", "all"]),
         validity=st.sampled_from(VALIDITY_DAYS),
-        platform=st.integers(0, 1),
+        platform=st.integers(0, 2),
         code=st.sampled_from(CREDIT_CODES),
         sign=st.booleans(),
+        which=st.sampled_from(VERSIONS),
     )
-    def apply_provider(self, skip: str, validity: int, platform: int, code: str, sign: bool) -> Any:
+    def apply_provider(
+        self, skip: str, validity: int, platform: int, code: str, sign: bool, which: str
+    ) -> Any:
         """A new provider applies, claiming its credit code; the reviewer verifies, reviews
-        and admits it in the same batch, sometimes skipping a step (or all). Where there
-        is a user agreement for providers, it signs it before admission, or forgets to."""
+        and admits it in the same batch, sometimes skipping a step (or all). It accepts the
+        user agreement for providers before admission (a version of it: HN 8(3) admits
+        only under the one in effect), or forgets to."""
         verify = skip not in ("verification", "all")
         review = skip not in ("review", "all")
         admit = skip not in ("admission", "all")
@@ -578,7 +794,7 @@ class LedgerMachine(RuleBasedStateMachine):
         home = self.setting.platforms[platform % len(self.setting.platforms)]
         valid_until = self.today + timedelta(days=validity)
         agreement = self.setting.agreement
-        sign = sign and agreement is not None
+        version = self.version(which) if sign else 0
         self.enrol(stream)
 
         def check() -> None:
@@ -588,8 +804,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if admit:
                 self.need(2, verify and review)
                 self.platform_standing(home)
-                if agreement is not None and not sign:  # HN 8(3)
-                    refuse(LIFECYCLE)
+                self.under_agreement(version)  # HN 8(3)
 
         def command() -> int:
             provider = Provider.apply_for(
@@ -605,14 +820,14 @@ class LedgerMachine(RuleBasedStateMachine):
             if review:
                 provider.review(actor=reviewer, documents=DOC, valid_until=valid_until.isoformat())
             claim = self.world.province.claim(provider)
-            if agreement is None or not sign:
+            if not sign:
                 if admit:
                     provider.admit(actor=reviewer, platform=home)
                 return self.save(provider, claim)
             registered = provider.take_events()
             if admit:
                 provider.admit(actor=reviewer, platform=home)
-            signed = Acceptance.accept(actor=stream, agreement=agreement, version=1)
+            signed = Acceptance.accept(actor=stream, agreement=agreement, version=version)
             return self.save(*registered, claim, signed, provider)
 
         if not self.attempt("apply provider", check, command):
@@ -623,34 +838,26 @@ class LedgerMachine(RuleBasedStateMachine):
             reviewed=review,
             valid_until=valid_until if review else None,
             home=home if admit else None,
-            signed=sign,
+            accepted=version,
         )
         return stream
 
-    @rule(
-        provider=providers,
-        step=st.sampled_from(["verify", "review", "sign", "admit"]),
-        validity=st.sampled_from(VALIDITY_DAYS),
-        platform=st.integers(0, 1),
-    )
-    def onboard_provider(self, provider: str, step: str, validity: int, platform: int) -> None:
-        """One onboarding step for a provider, in any order (HN 8(2), 8(3), 19(1); AH 22):
-        signing the user agreement is the provider's own, where the policy has one."""
+    def onboard(self, provider: str, step: str, validity: int, platform: int, which: str) -> bool:
+        """One onboarding step for a provider (HN 8(2), 8(3), 19(1); AH 22): accepting a
+        version of the user agreement is the provider's own."""
         facts = self.m_providers[provider]
         valid_until = self.today + timedelta(days=validity)
         home = self.setting.platforms[platform % len(self.setting.platforms)]
         reviewer = self.setting.reviewer
         agreement = self.setting.agreement
-        if step == "sign" and agreement is None:
-            return
-        signed = acceptance_stream(str(agreement), provider)
+        version = self.version(which)
 
         def check() -> None:
             self.present(facts)
             if step == "sign":
                 if facts.barred:
                     refuse(broken(4))
-                if facts.signed:  # version 1 is accepted once
+                if facts.accepted and version <= facts.accepted:  # each version once, onwards
                     refuse(LIFECYCLE)
             if step == "verify":
                 self.holds_identity(provider)
@@ -665,17 +872,16 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.platform_standing(home)
                 if facts.home is not None:
                     refuse(LIFECYCLE)
-                if agreement is not None and not facts.signed:
-                    refuse(LIFECYCLE)
+                self.under_agreement(facts.accepted)
 
         def command() -> int:
             if step == "sign":
-                if not facts.signed:
+                if not facts.accepted:
                     return self.save(
-                        Acceptance.accept(actor=provider, agreement=str(agreement), version=1)
+                        Acceptance.accept(actor=provider, agreement=agreement, version=version)
                     )
-                acceptance = self.load(signed)
-                acceptance.accept_version(actor=provider, agreement=str(agreement), version=1)
+                acceptance = self.load(acceptance_stream(agreement, provider))
+                acceptance.accept_version(actor=provider, agreement=agreement, version=version)
                 return self.save(acceptance)
             aggregate = self.load(provider)
             if step == "verify":
@@ -687,15 +893,122 @@ class LedgerMachine(RuleBasedStateMachine):
             return self.save(aggregate)
 
         if not self.attempt(f"{step} provider", check, command):
-            return
+            return False
         if step == "sign":
-            facts.signed = True
+            facts.accepted = version
         elif step == "verify":
             facts.verified = True
         elif step == "review":
             facts.reviewed, facts.valid_until = True, valid_until
         else:
             facts.home = home
+        return True
+
+    def ready_for(self, step: str) -> list[str]:
+        """The providers that ``step`` could be taken for now."""
+        latest = max(self.m_agreement)
+        ready = []
+        for name, f in self.m_providers.items():
+            if f.deregistered or (f.barred and step != "verify"):
+                continue
+            if step == "verify":
+                ok = not f.verified and self.m_identities[self.m_identity_of[name]][-1] == name
+            elif step == "review":
+                ok = not f.reviewed or (f.valid_until is not None and f.valid_until < self.today)
+            elif step == "sign":
+                ok = f.accepted < latest
+            else:
+                ok = f.home is None and f.verified and f.reviewed
+                ok = ok and self.passes(partial(self.under_agreement, f.accepted))
+            if ok:
+                ready.append(name)
+        return ready
+
+    @rule(
+        provider=providers,
+        step=st.sampled_from(["verify", "review", "sign", "admit"]),
+        validity=st.sampled_from(VALIDITY_DAYS),
+        platform=st.integers(0, 2),
+        which=st.sampled_from(VERSIONS),
+        fit=FIT,
+    )
+    def onboard_provider(
+        self, provider: str, step: str, validity: int, platform: int, which: str, fit: int
+    ) -> None:
+        """One onboarding step, in any order, mostly (``fit``) for a provider it is due for."""
+        self.onboard(
+            self.choose(fit, provider, self.ready_for(step)), step, validity, platform, which
+        )
+
+    @rule(
+        target=providers,
+        fault=st.integers(0, 19),
+        platform=st.integers(0, 2),
+        which=st.sampled_from(VERSIONS),
+        kind=st.sampled_from(["commercial", "commercial", "free policy", "free with fee"]),
+        category=st.sampled_from(CATEGORIES),
+    )
+    def provider_joins(
+        self, fault: int, platform: int, which: str, kind: str, category: str
+    ) -> Any:
+        """A new provider joins step by step, each step its own command: it applies with a
+        credit code of its own, is verified and reviewed, accepts the agreement for
+        providers, is admitted and publishes an item. Now and then (``fault``) it claims a
+        code already held, a step is left out or taken too early, or its review is
+        already expired."""
+        code = CREDIT_CODES[fault - 9] if fault in (9, 10) else self.fresh_code()
+        steps = ["verify", "review", "sign", "admit"]
+        if 1 <= fault <= 4:
+            del steps[fault - 1]
+        if fault == 5:
+            steps.insert(0, "admit")
+        validity = -1 if fault == 6 else 800
+        provider = self.apply_provider("all", validity, platform, code, False, which)
+        if not isinstance(provider, str):
+            return provider
+        for step in steps:
+            self.onboard(provider, step, validity, platform, which)
+        if self.m_providers[provider].home is not None:
+            self.publish(provider, kind, category)
+        return provider
+
+    def fresh_code(self) -> str:
+        """A credit code no one holds yet (GB 32100-2015)."""
+        self.counter += 1
+        return with_check_character(f"91430100MA4R{self.counter:05d}")
+
+    @rule(when=st.sampled_from(WHEN), days=st.integers(1, 12), owner=st.integers(0, 5))
+    def revise_agreement(self, when: str, days: int, owner: int) -> None:
+        """Its owner (or, refused, someone else) revises the agreement for providers, the
+        new version taking effect today, some days after today and after the version it
+        follows, or (refused) before today or before that version: a version binds from
+        its publication on (HN 8(3))."""
+        actor = self.setting.agreement_owner if owner else self.setting.not_owner
+        latest = max(self.m_agreement)
+        since = self.m_agreement[latest]
+        effective = {
+            "today": self.today,
+            "later": max(self.today, since) + timedelta(days=days),
+            "earlier than today": self.today - timedelta(days=days),
+            "before the previous version": since - timedelta(days=1),
+        }[when]
+
+        def check() -> None:
+            self.acting(actor)
+            if effective < since or effective < self.today:
+                refuse(LIFECYCLE)
+            if actor != self.setting.agreement_owner:
+                refuse(NOT_PERMITTED)
+
+        def command() -> int:
+            aggregate = self.load(self.setting.agreement)
+            aggregate.revise(
+                actor=actor, sha256=f"{latest + 1:064x}", effective_from=effective.isoformat()
+            )
+            return self.save(aggregate)
+
+        if self.attempt(f"revise agreement ({when})", check, command):
+            self.m_agreement[latest + 1] = effective
 
     @rule(
         provider=providers,
@@ -761,7 +1074,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(
         target=members,
         verify=st.booleans(),
-        registrar=st.integers(0, 1),
+        registrar=st.integers(0, 2),
         person=st.booleans(),
         age=st.integers(10, 70),
         state_owned=st.integers(0, 4),
@@ -829,7 +1142,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
         if not self.attempt("register member", check, command):
             return multiple()
-        self.m_members[stream] = MemberFacts(by, verified=verify, keyless=not key)
+        self.m_members[stream] = MemberFacts(by, platform, verified=verify, keyless=not key)
         self.claimed(stream, f"person/{id_card}" if person else f"enterprise/{code}")
         return stream
 
@@ -876,8 +1189,15 @@ class LedgerMachine(RuleBasedStateMachine):
             ["commercial", "free policy", "free plain", "fee on free function", "free with fee"]
         ),
         category=st.sampled_from(CATEGORIES),
+        fit=FIT,
     )
-    def publish_item(self, provider: str, kind: str, category: str) -> Any:
+    def publish_item(self, provider: str, kind: str, category: str, fit: int) -> Any:
+        """An item published by a provider, mostly (``fit``) one in good standing."""
+        stream = self.publish(self.choose(fit, provider, self.sound_providers()), kind, category)
+        return stream if stream is not None else multiple()
+
+    def publish(self, provider: str, kind: str, category: str) -> str | None:
+        """An item of ``kind`` published by ``provider``: its stream, or None when refused."""
         function = self.setting.free_function if "function" in kind or "policy" in kind else ""
         function = function or PLAIN_FUNCTION
         charge = "commercial" if kind in ("commercial", "fee on free function") else "free"
@@ -910,7 +1230,7 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
         if not self.attempt(f"publish {kind} item", check, command):
-            return multiple()
+            return None
         self.m_items[stream] = facts
         return stream
 
@@ -1136,11 +1456,20 @@ class LedgerMachine(RuleBasedStateMachine):
         online=st.booleans(),
         charge_free=st.booleans(),
         government_payee=st.integers(0, 4),
+        fit=FIT,
     )
     def create_order(
-        self, buyer: str, item: str, online: bool, charge_free: bool, government_payee: int
+        self,
+        buyer: str,
+        item: str,
+        online: bool,
+        charge_free: bool,
+        government_payee: int,
+        fit: int,
     ) -> Any:
-        """An order, sometimes charging for a free item or paying a government department."""
+        """An order, sometimes charging for a free item or paying a government department;
+        mostly (``fit``) by a member that could buy, of an item on offer."""
+        buyer, item = self.choose(fit, buyer, self.sound_members()), self.fitting_item(fit, item)
         facts = self.m_items[item]
         price = 100 if charge_free and facts.free else facts.fee_fen
         payee = None
@@ -1148,21 +1477,31 @@ class LedgerMachine(RuleBasedStateMachine):
             payee = "org/county-hr" if self.POLICY == ANHUI else "org/province"
         return self.order(buyer, item, online, price, payee)
 
-    @rule(order=orders)
-    def complete_order(self, order: str) -> None:
-        self.pay(order)
+    def fitting_item(self, fit: int, item: str) -> str:
+        """Mostly (``fit``) an item on offer, and a commercial one when there is."""
+        return self.choose(fit, item, self.orderable(commercial=fit % 3 > 0) or self.orderable())
 
-    @rule(order=orders)
-    def initiate_payment(self, order: str) -> None:
-        self.initiate(order)
+    def orders_in(self, *statuses: str) -> list[str]:
+        return [name for name, o in self.m_orders.items() if o.status in statuses]
 
-    @rule(order=orders, how=st.sampled_from(REFUNDS))
-    def refund_order(self, order: str, how: str) -> None:
-        self.refund(order, how)
+    @rule(order=orders, fit=FIT)
+    def complete_order(self, order: str, fit: int) -> None:
+        self.pay(self.choose(fit, order, self.orders_in("created", "paying")))
 
-    @rule(order=orders, by=st.sampled_from(CANCELLERS), other=members)
-    def cancel_order(self, order: str, by: str, other: str) -> None:
+    @rule(order=orders, fit=FIT)
+    def initiate_payment(self, order: str, fit: int) -> None:
+        self.initiate(self.choose(fit, order, self.orders_in("created")))
+
+    @rule(order=orders, how=st.sampled_from(REFUNDS), fit=FIT)
+    def refund_order(self, order: str, how: str, fit: int) -> None:
+        """Mostly (``fit``) an order with something settled not refunded yet."""
+        refundable = [n for n, o in self.m_orders.items() if o.settled_fen > o.refunded_fen]
+        self.refund(self.choose(fit, order, refundable), how)
+
+    @rule(order=orders, by=st.sampled_from(CANCELLERS), other=members, fit=FIT)
+    def cancel_order(self, order: str, by: str, other: str, fit: int = 0) -> None:
         """Cancelled by its buyer, the settling operator, or someone else (refused)."""
+        order = self.choose(fit, order, self.orders_in("created", "paying"))
         buyer = self.m_orders[order].buyer
         self.cancel(order, {"buyer": buyer, "settler": self.setting.settler}.get(by, other))
 
@@ -1174,12 +1513,14 @@ class LedgerMachine(RuleBasedStateMachine):
         initiated=st.booleans(),
         by=st.sampled_from(CANCELLERS),
         other=members,
+        fit=FIT,
     )
     def order_then_cancel(
-        self, buyer: str, item: str, online: bool, initiated: bool, by: str, other: str
+        self, buyer: str, item: str, online: bool, initiated: bool, by: str, other: str, fit: int
     ) -> Any:
         """Ordered, its payment perhaps initiated, then cancelled (by its buyer, the settling
         operator, or someone else); each step decided on its own."""
+        buyer, item = self.choose(fit, buyer, self.sound_members()), self.fitting_item(fit, item)
         order = self.order(buyer, item, online, self.m_items[item].fee_fen, None)
         if not isinstance(order, str):
             return order
@@ -1188,8 +1529,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self.cancel_order(order, by, other)
         return order
 
-    @rule(order=orders, other=members, as_buyer=st.booleans(), again=st.booleans())
-    def evaluate_order(self, order: str, other: str, as_buyer: bool, again: bool) -> None:
+    @rule(order=orders, other=members, as_buyer=st.booleans(), again=st.booleans(), fit=FIT)
+    def evaluate_order(self, order: str, other: str, as_buyer: bool, again: bool, fit: int) -> None:
+        done = [n for n, o in self.m_orders.items() if o.completed and not o.evaluated]
+        order = self.choose(fit, order, done)
         for _ in range(1 + again):
             self.evaluate(order, self.m_orders[order].buyer if as_buyer else other)
 
@@ -1200,16 +1543,30 @@ class LedgerMachine(RuleBasedStateMachine):
         online=st.booleans(),
         other=members,
         by=st.sampled_from(["buyer", "buyer twice", "other"]),
+        refund=st.sampled_from((None, None, *REFUNDS)),
+        fit=FIT,
     )
-    def purchase(self, buyer: str, item: str, online: bool, other: str, by: str) -> Any:
+    def purchase(
+        self,
+        buyer: str,
+        item: str,
+        online: bool,
+        other: str,
+        by: str,
+        refund: str | None,
+        fit: int,
+    ) -> Any:
         """The whole way at once: ordered, paid, completed, evaluated (maybe twice, or by
-        someone else), each step decided on its own."""
+        someone else), perhaps refunded; each step decided on its own."""
+        buyer, item = self.choose(fit, buyer, self.sound_members()), self.fitting_item(fit, item)
         order = self.order(buyer, item, online, self.m_items[item].fee_fen, None)
         if not isinstance(order, str):
             return order
         self.pay(order)
         for _ in range(2 if by == "buyer twice" else 1):
             self.evaluate(order, other if by == "other" else buyer)
+        if refund is not None:
+            self.refund(order, refund)
         return order
 
     # -- service records ---------------------------------------------------------------------
@@ -1220,11 +1577,19 @@ class LedgerMachine(RuleBasedStateMachine):
         enterprises=st.lists(members, min_size=1, max_size=3, unique=True),
         stranger=st.one_of(st.none(), providers),
         fee_on_free=st.booleans(),
+        fit=FIT,
     )
     def record_service(
-        self, item: str, enterprises: list[str], stranger: str | None, fee_on_free: bool
+        self, item: str, enterprises: list[str], stranger: str | None, fee_on_free: bool, fit: int
     ) -> Any:
-        """A provider records a service of its item (or, a stranger, of another's)."""
+        """A provider records a service of its item (or, a stranger, of another's); mostly
+        (``fit``) its own, of an item on offer, to one member that could be served at least."""
+        if fit >= 25:
+            item, stranger = self.fitting_item(fit, item), None
+            served = [m for m, f in self.m_members.items() if f.verified and not f.barred]
+            if served:
+                also = [e for e in enterprises if e in served]
+                enterprises = list(dict.fromkeys([served[fit % len(served)], *also]))[:3]
         facts = self.m_items[item]
         provider = stranger or facts.provider
         home = self.m_providers[provider].home or self.setting.platforms[0]
@@ -1311,6 +1676,279 @@ class LedgerMachine(RuleBasedStateMachine):
 
             if self.attempt(f"evaluate service ({mode})", check, command):
                 facts.evaluated_by.add(enterprise)
+
+    # -- complaints (HN 19(3), 19(4), 24; AH 7, 10(5)) ---------------------------------------
+
+    def onboarding_of(self, respondent: str) -> str | None:
+        """The platform through which ``respondent`` joined the network: a provider's
+        admitting platform, a member's, a window's parent; None for the top platform, an
+        organisation, or a provider not admitted."""
+        if respondent in self.m_providers:
+            return self.m_providers[respondent].home
+        if respondent in self.m_members:
+            return self.m_members[respondent].platform
+        return PARENTS.get(respondent)
+
+    def lies_in(self, respondent: str) -> str:
+        """Where the respondent lies (HN 24): a platform where it is; a provider or member
+        where the platform that onboarded it is; else in the province as a whole."""
+        if respondent in REGIONS:
+            return REGIONS[respondent]
+        return REGIONS.get(self.onboarding_of(respondent) or "", "430000")
+
+    def check_handler(self, c: ComplaintFacts, actor: str) -> None:
+        """AH 7: a complaint against a supervised body goes to its supervisor, which handles
+        no other complaint."""
+        supervisors = dict(self.setting.supervisors)
+        if not supervisors:
+            return
+        held = self.roles_of(actor)
+        against = self.roles_of(c.respondent) & supervisors.keys()
+        if against:
+            if not held & {supervisors[role] for role in against}:
+                refuse(NOT_PERMITTED)
+        elif held & set(supervisors.values()) and not held & (
+            self.setting.handlers - set(supervisors.values())
+        ):
+            refuse(NOT_PERMITTED)
+
+    def complaint_actor(self, c: ComplaintFacts, step: str, pick: int) -> str:
+        """Mostly (``pick`` below 75) one who could take ``step`` as the complaint stands;
+        else anyone who might try: the world's organisations and platforms, or a party."""
+        actors = self.setting.complaint_actors
+        others = [*actors, c.complainant, c.respondent]
+        parties = (c.complainant, c.respondent)
+        if pick >= 75:
+            return others[pick % len(others)]
+        fitting: list[str] = []
+        if step == "acknowledge":
+            fitting = [
+                a
+                for a in actors
+                if a not in parties
+                and self.roles_of(a) & self.setting.handlers
+                and self.passes(partial(self.check_handler, c, a))
+            ]
+        elif step == "mediate at platform":
+            onboarding = self.onboarding_of(c.respondent)
+            fitting = [
+                a
+                for a in actors
+                if self.roles_of(a) & self.setting.platform_mediators
+                and (not a.startswith("platform/") or a == onboarding)
+            ]
+        elif step == "mediate at authority":
+            where = self.lies_in(c.respondent)
+            fitting = [
+                a
+                for a in actors
+                if self.roles_of(a) & self.setting.authority_mediators
+                and (not self.setting.local or within(where, REGIONS[a]))
+            ]
+        elif step == "close":
+            fitting = [c.complainant]
+        else:
+            fitting = [a for a in (c.mediator, c.handler) if a is not None][:1]
+        fitting = fitting or others
+        return fitting[pick % len(fitting)]
+
+    def complaint_step(self, complaint: str, step: str, actor: str) -> bool:
+        """One step of a complaint after its registration, by ``actor``."""
+        c = self.m_complaints[complaint]
+        level = step.removeprefix("mediate at ") if step.startswith("mediate") else None
+        mediators = self.setting.platform_mediators | self.setting.authority_mediators
+
+        def neutral() -> None:  # no party handles, mediates or resolves its own complaint
+            if actor in (c.respondent, c.complainant):
+                refuse(LIFECYCLE)
+
+        def check() -> None:
+            if step != "close":  # the complainant closes it whatever its standing
+                self.acting(actor)
+            if step == "acknowledge":
+                if c.status != "registered":
+                    refuse(LIFECYCLE)
+                neutral()
+                self.check_handler(c, actor)
+                self.allowed(actor, self.setting.handlers)
+            elif level == "platform":  # at the platform that onboarded the respondent
+                neutral()
+                self.allowed(actor, self.setting.platform_mediators)
+                if c.status != "acknowledged":
+                    refuse(LIFECYCLE)
+                onboarding = self.onboarding_of(c.respondent)
+                if onboarding is None or onboarding == c.complainant:
+                    refuse(LIFECYCLE)
+                if actor.startswith("platform/") and actor != onboarding:
+                    refuse(LIFECYCLE)
+            elif level == "authority":  # after the platform's failed, where it lies
+                neutral()
+                self.allowed(actor, self.setting.authority_mediators)
+                if c.status != "mediation failed" or c.levels[-1:] != ["platform"]:
+                    refuse(LIFECYCLE)
+                if self.setting.local and not within(self.lies_in(c.respondent), REGIONS[actor]):
+                    refuse(LIFECYCLE)
+            elif step == "fail":
+                if c.status != "mediating" or actor != c.mediator:
+                    refuse(LIFECYCLE)
+                self.allowed(actor, mediators)
+            elif step == "resolve":  # or, after the authority's failed, concluded by it
+                failed = c.status == "mediation failed"
+                if failed and c.levels[-1:] != ["authority"]:
+                    refuse(LIFECYCLE)
+                if not failed and c.status not in ("acknowledged", "mediating"):
+                    refuse(LIFECYCLE)
+                if actor != (c.mediator if failed else c.mediator or c.handler):
+                    refuse(LIFECYCLE)
+                self.allowed(actor, mediators)
+            else:
+                if c.status not in ("resolved", "mediation failed") or actor != c.complainant:
+                    refuse(LIFECYCLE)
+                self.allowed(actor, self.setting.complainants)
+            self.signs(actor)
+
+        def command() -> int:
+            aggregate = self.load(complaint)
+            if step == "acknowledge":
+                aggregate.acknowledge(actor=actor, reference=f"TS-{complaint}")
+            elif level is not None:
+                aggregate.mediate(actor=actor, level=level)
+            elif step == "fail":
+                aggregate.trigger_event(
+                    Complaint.MediationFailed, actor=actor, reason="双方未达成一致"
+                )
+            elif step == "resolve":
+                aggregate.resolve(actor=actor, outcome="退还部分服务费")
+            else:
+                aggregate.trigger_event(
+                    Complaint.ComplaintClosed,
+                    actor=actor,
+                    feedback="通过其他渠道维权" if c.status != "resolved" else "认可处理结果",
+                    satisfied=c.status == "resolved",
+                )
+            return self.save(aggregate)
+
+        if not self.attempt(f"{step} complaint", check, command):
+            return False
+        if step == "acknowledge":
+            c.status, c.handler = "acknowledged", actor
+        elif level is not None:
+            c.status, c.mediator = "mediating", actor
+            c.levels.append(level)
+        elif step == "fail":
+            c.status = "mediation failed"
+        elif step == "resolve":
+            c.status = "resolved"
+        else:
+            c.status = "closed" if c.status == "resolved" else "closed unresolved"
+        return True
+
+    @staticmethod
+    def next_step(c: ComplaintFacts, move: int) -> str | None:
+        """The step that could come next (``move`` choosing where there are two)."""
+        if c.status == "registered":
+            return "acknowledge"
+        if c.status == "acknowledged":
+            return "resolve" if move % 6 == 0 else "mediate at platform"
+        if c.status == "mediating":
+            return "resolve" if move % 3 == 0 else "fail"
+        if c.status == "mediation failed":
+            if move % 6 == 0:
+                return "close"
+            return "mediate at authority" if c.levels == ["platform"] else "resolve"
+        return "close" if c.status == "resolved" else None
+
+    @rule(
+        target=complaints,
+        complainant=members,
+        provider=providers,
+        member=members,
+        against=st.sampled_from(AGAINST),
+        about=st.sampled_from(ABOUT),
+        pick=st.integers(0, 99),
+        moves=st.lists(st.integers(0, 99), min_size=3, max_size=12),
+    )
+    def complain(
+        self,
+        complainant: str,
+        provider: str,
+        member: str,
+        against: str,
+        about: str,
+        pick: int,
+        moves: list[int],
+    ) -> Any:
+        """A member complains (registered whatever its standing, HN 19(3); now and then,
+        refused, on another's behalf, against itself or against no one) about a provider,
+        a member or a body (a window platform, the hub; AH: the cloud operator, the cloud
+        platform), perhaps about an order or a service. Then each of ``moves`` takes the
+        step that could come next, by whoever it picks (complaint_actor): acknowledged,
+        mediated at the platform and failing there, mediated at the authority, resolved or
+        concluded, closed with the complainant's feedback."""
+        if member == complainant:  # another member: complaining against itself is "itself"
+            member = next((m for m in self.m_members if m != complainant), member)
+        respondent = {
+            "provider": provider,
+            "member": member,
+            "body": self.setting.bodies[pick % len(self.setting.bodies)],
+            "itself": complainant,
+        }.get(against, "provider/nobody")
+        orders, services = sorted(self.m_orders), sorted(self.m_services)
+        subject: str | None = {
+            "order": orders[pick % len(orders)] if orders else None,
+            "service": services[pick % len(services)] if services else None,
+            "nothing known": "service/nothing",
+        }.get(about)
+        actor = member if pick % 10 == 0 else complainant
+        stream = self.new_stream("complaint")
+
+        def check() -> None:
+            if actor != complainant or respondent == complainant:
+                refuse(LIFECYCLE)
+            if respondent == "provider/nobody" or subject == "service/nothing":
+                refuse(LIFECYCLE)
+            self.allowed(actor, self.setting.complainants)
+            self.signs(actor)
+
+        def command() -> int:
+            return self.save(
+                Complaint._create(
+                    Complaint.ComplaintRegistered,
+                    id=stream,
+                    actor=actor,
+                    complainant=complainant,
+                    respondent=respondent,
+                    about=subject,
+                    summary="服务未按约定时限交付",
+                )
+            )
+
+        if not self.attempt(f"register complaint (against {against})", check, command):
+            return multiple()
+        c = self.m_complaints[stream] = ComplaintFacts(complainant, respondent)
+        for move in moves:
+            step = self.next_step(c, move)
+            if step is None:
+                break
+            self.complaint_step(stream, step, self.complaint_actor(c, step, move))
+        return stream
+
+    @rule(
+        complaint=complaints,
+        step=st.sampled_from((None, None, *COMPLAINT_STEPS)),
+        pick=st.integers(0, 99),
+    )
+    def take_complaint_step(self, complaint: str, step: str | None, pick: int) -> None:
+        """Any step of a complaint, in any order, by whoever ``pick`` picks; or (None) the
+        step that could come next, mostly of a complaint not closed yet."""
+        if step is None:
+            going = [n for n, c in self.m_complaints.items() if not c.status.startswith("closed")]
+            complaint = self.choose(pick, complaint, going)
+            step = self.next_step(self.m_complaints[complaint], pick)
+            if step is None:
+                return
+        c = self.m_complaints[complaint]
+        self.complaint_step(complaint, step, self.complaint_actor(c, step, pick))
 
     # -- the other policy's commands ---------------------------------------------------------
 
@@ -1526,6 +2164,15 @@ class LedgerMachine(RuleBasedStateMachine):
             assert state.vouchers == applied, stream
         for stream, s in self.m_services.items():
             assert self.load(stream).evaluated_by == s.evaluated_by, stream
+        for stream, c in self.m_complaints.items():
+            state = self.load(stream)
+            got = (state.status, state.handler, state.mediator, state.levels)
+            assert got == (c.status, c.handler, c.mediator, c.levels), stream
+        versions = {v: since.isoformat() for v, since in self.m_agreement.items()}
+        assert self.load(self.setting.agreement).versions == versions
+        for stream, p in self.m_providers.items():
+            held = self.app.subject(acceptance_stream(self.setting.agreement, stream))
+            assert (max(held.accepted) if held is not None else 0) == p.accepted, stream
         for stream, v in self.m_vouchers.items():
             state = self.load(stream)
             assert (state.redeemed_fen, set(state.redemptions), state.expired) == (
@@ -1636,7 +2283,7 @@ class AnhuiMachine(LedgerMachine):
         target=vouchers,
         holder=LedgerMachine.members,
         right_issuer=st.integers(0, 4),
-        face=st.integers(1, 200_000),
+        face=st.sampled_from(FACES),
         days=st.integers(0, 40),
         categories=st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True),
     )
@@ -1753,33 +2400,41 @@ class AnhuiMachine(LedgerMachine):
         target=vouchers,
         holder=LedgerMachine.members,
         item=LedgerMachine.items,
-        face=st.integers(1, 200_000),
+        face=st.sampled_from(FACES),
         how_much=st.sampled_from(HOW_MUCH),
         twice=st.integers(0, 3),
         pay=st.integers(0, 3),
-        fit=st.integers(0, 3),
+        fit=FIT,
     )
     def voucher_purchase(
         self, holder: str, item: str, face: int, how_much: str, twice: int, pay: int, fit: int
     ) -> Any:
-        """A voucher issued to ``holder``, who orders online (mostly, ``fit``, a commercial
-        item of the voucher's category), redeems the voucher (sometimes twice in the
-        order), pays what is left and evaluates; each step decided on its own."""
+        """A voucher issued to ``holder`` (mostly, ``fit``, a member that could buy), who
+        orders online (mostly a commercial item on offer of the voucher's category), redeems
+        the voucher (sometimes twice in the order), then pays what is left and evaluates,
+        or (``pay`` 1, 2) the order, its payment perhaps initiated, is cancelled by the
+        holder or the settling operator and the voucher given its amount back; each step
+        decided on its own."""
+        holder = self.choose(fit, holder, self.sound_members())
+        item = self.choose(fit, item, self.orderable(commercial=True))
         voucher = self.issue_voucher(holder, 1, face, 30, [self.m_items[item].category])
         if not isinstance(voucher, str):
             return voucher
         eligible = [
             name
-            for name, facts in self.m_items.items()
-            if not facts.free and facts.category in self.m_vouchers[voucher].categories
+            for name in self.orderable(commercial=True)
+            if self.m_items[name].category in self.m_vouchers[voucher].categories
         ]
-        if fit and eligible:
-            item = eligible[fit % len(eligible)]
+        item = self.choose(fit, item, eligible)
         order = self.order(holder, item, True, self.m_items[item].fee_fen, None)
         if isinstance(order, str):
             for _ in range(1 + (twice == 0)):
                 self.redeem(voucher, order, how_much, holder)
-            if pay:
+            if pay in (1, 2):  # its payment perhaps initiated, the order is cancelled
+                if pay == 2:
+                    self.initiate(order)
+                self.cancel(order, holder if twice < 3 else self.setting.settler)
+            elif pay:
                 self.pay(order)
                 self.evaluate(order, holder)
         return voucher
@@ -1789,12 +2444,38 @@ class AnhuiMachine(LedgerMachine):
         initiated=st.booleans(),
         by=st.sampled_from(CANCELLERS),
         other=LedgerMachine.members,
+        fit=FIT,
     )
-    def cancel_voucher_order(self, voucher: str, initiated: bool, by: str, other: str) -> None:
+    def cancel_voucher_order(
+        self, voucher: str, initiated: bool, by: str, other: str, fit: int
+    ) -> None:
         """An order the voucher was redeemed in, its rest perhaps being paid, is cancelled:
-        the voucher gets its amount back in the same batch (AH 17, 19)."""
+        the voucher gets its amount back in the same batch (AH 17, 19). Mostly (``fit``)
+        one redeemed in an order still open; when there is none, its holder first orders
+        an eligible item and redeems the voucher in it."""
+        open_orders = set(self.orders_in("created", "paying"))
+        held_open = [
+            name
+            for name, facts in self.m_vouchers.items()
+            if any(o in open_orders for o in facts.orders - facts.released)
+        ]
+        voucher = self.choose(fit, voucher, held_open)
         v = self.m_vouchers[voucher]
+        if fit >= 25 and not held_open:
+            eligible = [
+                name
+                for name in self.orderable(commercial=True)
+                if self.m_items[name].category in v.categories
+            ]
+            if eligible:
+                item = eligible[fit % len(eligible)]
+                order = self.order(v.holder, item, True, self.m_items[item].fee_fen, None)
+                if isinstance(order, str):
+                    self.redeem(voucher, order, "a little", v.holder)
+                    open_orders.add(order)
         held = sorted(order for order in v.orders if order not in v.released)
+        if fit >= 25:
+            held = [order for order in held if order in open_orders] or held
         if not held:
             return
         if initiated:
@@ -1982,7 +2663,7 @@ class AnhuiMachine(LedgerMachine):
 MACHINES = {HUNAN: HunanMachine, ANHUI: AnhuiMachine}
 SCALE = int(os.environ.get("LEDGER_MACHINE_SCALE", "1"))  # more examples for a soak run
 EXAMPLES = {"sqlite": 50 * SCALE, "postgres": 15 * SCALE}
-STEPS = 80
+STEPS = 90
 SHOW_TALLY = os.environ.get("LEDGER_MACHINE_TALLY") == "1"
 
 
@@ -2039,6 +2720,55 @@ def machine_on_sqlite(policy: str, directory: Path) -> Iterator[Any]:
         machine._drop()
         raise
     machine.teardown()
+
+
+def test_admission_follows_the_version_of_the_agreement_in_effect(tmp_path: Path) -> None:
+    """A revision of the agreement for providers taking effect later binds admissions from
+    its day on: a provider that accepted the version before it is admitted only once it
+    accepts the new one (HN 8(3)); under the Anhui pack, admission needs neither."""
+    for policy in (HUNAN, ANHUI):
+        with machine_on_sqlite(policy, tmp_path) as machine:
+            machine.revise_agreement(when="later", days=2, owner=1)
+            provider = machine.provider_joins(  # fault 4: it is not admitted yet
+                fault=4, platform=0, which="in effect", kind="commercial", category=CATEGORIES[0]
+            )
+            machine.advance_clock(days=3, hours=1)
+            assert machine.in_effect() == 2
+            admitted = machine.onboard(provider, "admit", 800, 0, "in effect")
+            assert admitted == (policy == ANHUI)
+            assert machine.onboard(provider, "sign", 800, 0, "in effect")
+            assert machine.onboard(provider, "admit", 800, 0, "in effect") != admitted
+            assert machine.m_providers[provider].accepted == 2
+
+
+def test_a_complaint_goes_to_the_authority_where_its_respondent_lies(tmp_path: Path) -> None:
+    """Against the county window's provider, a complaint is mediated at the window that
+    onboarded it, then by an authority whose region holds 430181 (HN 19(4), 24)."""
+    with machine_on_sqlite(HUNAN, tmp_path) as machine:
+        complaint = machine.complain(
+            complainant="member/e1",
+            provider=COUNTY_PROVIDER[0],
+            member="member/e2",
+            against="provider",
+            about="nothing",
+            pick=1,
+            moves=[1, 1, 2],  # acknowledged, mediated at platform/liuyang, failed there
+        )
+        c = machine.m_complaints[complaint]
+        assert (c.status, c.handler, c.mediator) == (
+            "mediation failed",
+            "platform/changsha",
+            "platform/liuyang",
+        )
+        for outside in ("org/zhuzhou", "platform/hub", COUNTY_PROVIDER[0]):
+            assert not machine.complaint_step(complaint, "mediate at authority", outside)
+        assert machine.complaint_step(complaint, "mediate at authority", "org/liuyang")
+        assert not machine.complaint_step(complaint, "resolve", "org/changsha")
+        assert machine.complaint_step(complaint, "fail", "org/liuyang")
+        assert machine.complaint_step(complaint, "resolve", "org/liuyang")  # concluded
+        assert not machine.complaint_step(complaint, "close", "member/e2")
+        assert machine.complaint_step(complaint, "close", "member/e1")
+        assert c.status == "closed"
 
 
 def test_a_voucher_is_applied_to_its_order_once(tmp_path: Path) -> None:
