@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ledger.core.errors import LedgerError
 from ledger.domain.errors import LifecycleError, NotPermittedError
 from ledger.domain.registration import Member, Platform, Provider, check_local, placed
 from ledger.domain.rules import RuleContext
@@ -109,6 +110,21 @@ def check_handler(ctx: RuleContext, actor: str, respondent: str) -> None:
         )
 
 
+def can_act(ctx: RuleContext, actor: str | None, event: str) -> bool:
+    """Whether ``actor`` can still take a complaint's step ``event``: in good standing, and
+    holding a role the policy permits for it. A handler or mediator that lost either (a
+    window whose qualification was cancelled, an operator whose appointment was revoked)
+    leaves its step to another, or the complaint would stay open for good."""
+    state = ctx.get(actor) if actor is not None else None
+    if state is None:
+        return False
+    try:
+        state.standing(ctx)
+    except LedgerError:
+        return False
+    return bool(ctx.roles(str(actor)) & set(permitted(ctx, event)))
+
+
 def onboarding_platform(ctx: RuleContext, respondent: str) -> str | None:
     """The platform through which ``respondent`` joined the network (HN 19(4)), or None."""
     state = ctx.get(respondent)
@@ -157,7 +173,15 @@ class Complaint(LedgerAggregate):
         reference: str
 
         def check(self, state: Any, ctx: RuleContext) -> None:
-            state.expect("registered")
+            taken_over = state.status == "acknowledged" and not can_act(
+                ctx, state.handler, HANDLING
+            )
+            if state.status != "registered" and not taken_over:
+                raise LifecycleError(
+                    state.id,
+                    f"is {state.status}, not registered, nor acknowledged by a handler that "
+                    f"can no longer act ({cited(ctx, HANDLING)})",
+                )
             state.neutral(ctx, self.actor, "handles", HANDLING)
             check_handler(ctx, self.actor, state.respondent)
 
@@ -196,11 +220,15 @@ class Complaint(LedgerAggregate):
                         f"mediation is at {onboarding}, which onboarded the respondent "
                         f"({cited(ctx, MEDIATING)}), not at {self.actor}",
                     )
-            elif state.status != "mediation failed" or state.levels[-1:] != ["platform"]:
+            elif not (
+                (state.status == "mediation failed" and state.levels[-1:] == ["platform"])
+                or (state.status == "mediating" and not can_act(ctx, state.mediator, MEDIATING))
+            ):
                 raise LifecycleError(
                     state.id,
-                    "mediation at the authority follows failed mediation at the platform "
-                    f"({cited(ctx, MEDIATING)}); the complaint is {state.status}",
+                    "mediation at the authority follows failed mediation at the platform, or "
+                    f"a mediator that can no longer act ({cited(ctx, MEDIATING)}); the "
+                    f"complaint is {state.status}",
                 )
             else:  # the authority of the locality where the respondent lies (HN 24)
                 region, named = placed(ctx, ctx.get(state.respondent))

@@ -14,7 +14,7 @@ import pytest
 
 from ledger.core.errors import LedgerError
 from ledger.domain.complaints import Complaint
-from ledger.domain.errors import LifecycleError, NotPermittedError
+from ledger.domain.errors import LifecycleError, NotPermittedError, RuleViolationError
 from ledger.domain.registration import Member
 from ledger.domain.services import ServiceRecord
 from ledger.domain.trading import Deposit
@@ -436,13 +436,88 @@ def test_only_the_authority_that_mediated_concludes_after_its_mediation_failed(
     error = refusal(world, lambda c: c.resolve(actor="platform/changsha", outcome="x"))
     assert "this step is org/changsha's, not platform/changsha's" in error
     error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
-    assert "follows failed mediation at the platform (HN 19(4))" in error
+    assert (
+        "follows failed mediation at the platform, or a mediator that can no longer act "
+        "(HN 19(4)); the complaint is mediation failed" in error
+    )
     refused(
         world,
         lambda c: c.trigger_event(
             Complaint.ComplaintClosed, actor="provider/p1", feedback="x", satisfied=True
         ),
     )
+
+
+def disqualify(world: World, platform: str) -> None:
+    found: Any = world.app.repository.get(platform)
+    found.cancel_qualification(actor="org/province", reason="年度考核不合格 (HN 24)")
+    save(world, found)
+
+
+def test_a_handler_that_can_no_longer_act_leaves_the_complaint_to_another(
+    world: World,
+) -> None:
+    """A window acknowledged the complaint, then lost its qualification: the hub takes the
+    complaint over rather than leave it open for good; while the window can act, no one."""
+    register(world)
+    step(world, lambda c: c.acknowledge(actor="platform/changsha", reference="CS-2026-001"))
+    error = refusal(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    assert (
+        "is acknowledged, not registered, nor acknowledged by a handler that can no longer "
+        "act (HN 19(3))" in error
+    )
+
+    disqualify(world, "platform/changsha")
+    refused(world, lambda c: c.resolve(actor="platform/changsha", outcome="x"), RuleViolationError)
+    refused(  # a party never handles its complaint, even one left without a handler
+        world, lambda c: c.acknowledge(actor="provider/p1", reference="P1-1")
+    )
+    taken = step(world, lambda c: c.acknowledge(actor="platform/hub", reference="HUB-1"))
+    assert (taken.status, taken.handler) == ("acknowledged", "platform/hub")
+    resolved = step(world, lambda c: c.resolve(actor="platform/hub", outcome="退还服务费"))
+    assert resolved.status == "resolved"
+    step(world, lambda c: c.close(feedback="认可处理结果", satisfied=True))
+    assert_complies(world)
+
+
+def test_a_mediator_that_can_no_longer_act_leaves_mediation_to_the_authority(
+    world: World,
+) -> None:
+    """The onboarding window lost its qualification while it mediated: the authority of the
+    locality mediates next, as after failed mediation at the platform (HN 19(4), 24)."""
+    at_platform(world)
+    error = refusal(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert "a mediator that can no longer act (HN 19(4)); the complaint is mediating" in error
+
+    disqualify(world, "platform/changsha")
+    refused(world, lambda c: c.mediation_failed(reason="x"), RuleViolationError)
+    refused(world, lambda c: c.mediate(actor="org/zhuzhou", level="authority"))  # elsewhere
+    mediated = step(world, lambda c: c.mediate(actor="org/changsha", level="authority"))
+    assert (mediated.status, mediated.mediator) == ("mediating", "org/changsha")
+    assert mediated.levels == LEVELS_REACHED
+    step(world, lambda c: c.resolve(actor="org/changsha", outcome="调解达成一致"))
+    assert_complies(world)
+
+
+def test_in_anhui_a_new_operator_takes_over_the_complaints_of_one_revoked(anhui: World) -> None:
+    """AH 3, 7: 省人社厅 revokes the operator that acknowledged a complaint and appoints
+    another, which handles it from there."""
+    world = anhui
+    register_in_anhui(world)
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    old: Any = world.app.repository.get("org/operator")
+    old.withdraw(actor="org/hrss", role="cloud_operator", reason="运营绩效评价不合格 (AH 7)")
+    save(world, old)
+    refused(world, lambda c: c.resolve(actor="org/operator", outcome="x"), NotPermittedError)
+
+    world.province.organisation("org/operator2", "新云平台运营商", ["supervisor"])
+    new: Any = world.app.repository.get("org/operator2")
+    new.grant(actor="org/hrss", role="cloud_operator")
+    save(world, new)
+    taken = step(world, lambda c: c.acknowledge(actor="org/operator2", reference="AH-TS-2"))
+    assert (taken.status, taken.handler) == ("acknowledged", "org/operator2")
+    step(world, lambda c: c.resolve(actor="org/operator2", outcome="协调退款"))
+    assert_complies(world)
 
 
 def test_after_the_platform_failed_it_does_not_resolve(world: World) -> None:

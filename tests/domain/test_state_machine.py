@@ -1765,8 +1765,11 @@ class LedgerMachine(RuleBasedStateMachine):
         def check() -> None:
             if step != "close":  # the complainant closes it whatever its standing
                 self.acting(actor)
-            if step == "acknowledge":
-                if c.status != "registered":
+            if step == "acknowledge":  # or taken over from a handler that can no longer act
+                taken_over = c.status == "acknowledged" and not self.can_act(
+                    c.handler, self.setting.handlers
+                )
+                if c.status != "registered" and not taken_over:
                     refuse(LIFECYCLE)
                 neutral()
                 self.check_handler(c, actor)
@@ -1784,7 +1787,10 @@ class LedgerMachine(RuleBasedStateMachine):
             elif level == "authority":  # after the platform's failed, where it lies
                 neutral()
                 self.allowed(actor, self.setting.authority_mediators)
-                if c.status != "mediation failed" or c.levels[-1:] != ["platform"]:
+                failed = c.status == "mediation failed" and c.levels[-1:] == ["platform"]
+                if not failed and not (
+                    c.status == "mediating" and not self.can_act(c.mediator, mediators)
+                ):
                     refuse(LIFECYCLE)
                 if self.setting.local and not within(self.lies_in(c.respondent), REGIONS[actor]):
                     refuse(LIFECYCLE)
@@ -1828,7 +1834,12 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
             return self.save(aggregate)
 
-        if not self.attempt(f"{step} complaint", check, command):
+        takes_over = (step, c.status) in (
+            ("acknowledge", "acknowledged"),
+            ("mediate at authority", "mediating"),
+        )
+        label = f"{step} complaint" + (" (taking it over)" if takes_over else "")
+        if not self.attempt(label, check, command):
             return False
         if step == "acknowledge":
             c.status, c.handler = "acknowledged", actor
@@ -1843,14 +1854,27 @@ class LedgerMachine(RuleBasedStateMachine):
             c.status = "closed" if c.status == "resolved" else "closed unresolved"
         return True
 
-    @staticmethod
-    def next_step(c: ComplaintFacts, move: int) -> str | None:
+    def can_act(self, actor: str | None, roles: frozenset[str]) -> bool:
+        """Whether a complaint's handler or mediator can still take its steps: in good
+        standing and holding one of ``roles``; one that cannot leaves them to another."""
+        return (
+            actor is not None
+            and self.passes(partial(self.acting, actor))
+            and bool(self.roles_of(actor) & roles)
+        )
+
+    def next_step(self, c: ComplaintFacts, move: int) -> str | None:
         """The step that could come next (``move`` choosing where there are two)."""
+        mediators = self.setting.platform_mediators | self.setting.authority_mediators
         if c.status == "registered":
             return "acknowledge"
         if c.status == "acknowledged":
+            if not self.can_act(c.handler, self.setting.handlers):
+                return "acknowledge"
             return "resolve" if move % 6 == 0 else "mediate at platform"
         if c.status == "mediating":
+            if not self.can_act(c.mediator, mediators):
+                return "mediate at authority"
             return "resolve" if move % 3 == 0 else "fail"
         if c.status == "mediation failed":
             if move % 6 == 0:
@@ -2769,6 +2793,38 @@ def test_a_complaint_goes_to_the_authority_where_its_respondent_lies(tmp_path: P
         assert not machine.complaint_step(complaint, "close", "member/e2")
         assert machine.complaint_step(complaint, "close", "member/e1")
         assert c.status == "closed"
+
+
+def test_a_complaint_outlives_the_window_that_handled_it(tmp_path: Path) -> None:
+    """The window acknowledged one complaint and mediated another, then lost its
+    qualification: the hub takes the first over, the city authority mediates the second."""
+    with machine_on_sqlite(HUNAN, tmp_path) as machine:
+        handled, mediated = (
+            machine.complain(
+                complainant="member/e1",
+                provider="provider/p1",
+                member="member/e2",
+                against="provider",
+                about="nothing",
+                pick=1,
+                moves=moves,
+            )
+            for moves in ([1], [1, 1])  # acknowledged by platform/changsha; mediated there
+        )
+        assert machine.m_complaints[handled].handler == "platform/changsha"
+        assert machine.m_complaints[mediated].mediator == "platform/changsha"
+        assert not machine.complaint_step(handled, "acknowledge", "platform/hub")
+        assert not machine.complaint_step(mediated, "mediate at authority", "org/changsha")
+
+        machine.disqualify_changsha(now=0, reason="考核不合格")
+        assert not machine.complaint_step(handled, "resolve", "platform/changsha")
+        assert machine.complaint_step(handled, "acknowledge", "platform/hub")
+        assert machine.complaint_step(handled, "resolve", "platform/hub")
+        assert not machine.complaint_step(mediated, "fail", "platform/changsha")
+        assert machine.complaint_step(mediated, "mediate at authority", "org/changsha")
+        assert machine.m_complaints[mediated].levels == ["platform", "authority"]
+        assert machine.complaint_step(mediated, "resolve", "org/changsha")
+        assert TALLY["hunan-sme-2015: acknowledge complaint (taking it over): ok"] >= 1
 
 
 def test_a_voucher_is_applied_to_its_order_once(tmp_path: Path) -> None:
