@@ -688,31 +688,29 @@ def test_a_complaint_against_the_operator_is_handled_by_the_hrss(anhui: World) -
     assert_complies(world)
 
 
-@pytest.mark.parametrize("actor", ["org/county-hr", "org/supervisor", "member/e2"])
-def test_no_one_else_handles_a_complaint_against_the_operator(anhui: World, actor: str) -> None:
-    world = anhui
-    register_in_anhui(world, respondent="org/operator")
-    error = refusal(world, lambda c: c.acknowledge(actor=actor, reference="x"), NotPermittedError)
-    assert (
-        f"{actor} is not permitted (AH 7; AH 10(5)): ComplaintAcknowledged of a complaint "
-        "against the cloud_operator may be written only by provincial_hr_department under "
-        "anhui-startup-2017"
-    ) in error
-    assert load(world).status == "registered"
-
-
-@pytest.mark.parametrize("actor", ["org/operator", "org/county-hr", "org/supervisor"])
-def test_no_one_else_handles_a_complaint_against_the_cloud_platform(
-    anhui: World, actor: str
+@pytest.mark.parametrize(
+    ("respondent", "role", "actor"),
+    [
+        ("org/operator", "cloud_operator", "org/county-hr"),
+        ("org/operator", "cloud_operator", "org/supervisor"),
+        ("org/operator", "cloud_operator", "member/e2"),
+        # not even the operator that runs it: a complaint against the cloud platform is
+        # one against its running, which 省人社厅 supervises
+        ("platform/cloud", "cloud_platform", "org/operator"),
+        ("platform/cloud", "cloud_platform", "org/county-hr"),
+        ("platform/cloud", "cloud_platform", "org/supervisor"),
+    ],
+)
+def test_no_one_else_handles_a_complaint_against_the_operator_or_its_platform(
+    anhui: World, respondent: str, role: str, actor: str
 ) -> None:
-    """Not even the operator that runs it: a complaint against the cloud platform is one
-    against its running, which 省人社厅 supervises (AH 7)."""
+    """AH 7: 省人社厅 alone handles a complaint against the cloud operator or platform."""
     world = anhui
-    register_in_anhui(world, respondent="platform/cloud")
+    register_in_anhui(world, respondent=respondent)
     error = refusal(world, lambda c: c.acknowledge(actor=actor, reference="x"), NotPermittedError)
     assert (
         f"{actor} is not permitted (AH 7; AH 10(5)): ComplaintAcknowledged of a complaint "
-        "against the cloud_platform may be written only by provincial_hr_department under "
+        f"against the {role} may be written only by provincial_hr_department under "
         "anhui-startup-2017"
     ) in error
     assert load(world).status == "registered"

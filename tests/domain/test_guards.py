@@ -28,7 +28,14 @@ from ledger.domain.registration import Agreement, acceptance_stream
 from ledger.domain.trading import Order
 from ledger.storage import IndexChangedError, SubjectsChangedError
 from tests.domain import test_anhui as anhui_world
-from tests.domain.world import ITEM, WORLD_START, World, assert_complies, client_entry
+from tests.domain.world import (
+    ITEM,
+    WORLD_START,
+    World,
+    assert_complies,
+    client_entry,
+    network_provider,
+)
 
 FIELDS: dict[str, Any] = dict(ITEM)
 
@@ -167,21 +174,6 @@ def test_the_recorder_refuses_a_stale_read_set(hunan: World) -> None:
     assert world.entries == before
 
 
-def admit(world: World) -> None:
-    """provider/p2 applies, is verified and reviewed, signs the agreements for providers in
-    effect and is admitted, in one batch (ledger.province)."""
-    world.province.provider(
-        "provider/p2",
-        name="湘潭精益检测有限公司",
-        credit_code="91430300MA4L00000R",
-        categories=["管理咨询"],
-        reviewer="platform/hub",
-        platform="platform/hub",
-        documents=[{"type": "营业执照", "sha256": "ab" * 32}],
-        valid_until="2028-12-31",
-    )
-
-
 def test_an_entry_the_rules_look_up_stored_meanwhile_refuses_the_batch(
     hunan: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,7 +191,7 @@ def test_an_entry_the_rules_look_up_stored_meanwhile_refuses_the_batch(
     meanwhile(monkeypatch, world.app, lambda: second_writer(world).save(second))
     before = world.entries
     with pytest.raises(StreamConflictError) as caught:
-        admit(world)
+        network_provider(world)  # applies, signs the agreements in effect, is admitted
     guard = caught.value.__cause__
     assert isinstance(guard, IndexChangedError)
     assert guard.types == ["AgreementPublished"]
@@ -207,13 +199,13 @@ def test_an_entry_the_rules_look_up_stored_meanwhile_refuses_the_batch(
         caught.value
     )
     assert world.entries == before + 1  # the agreement only
-    assert stored(world, "provider/p2") == []
+    assert stored(world, "provider/net") == []
 
-    admit(world)  # decided again: p2 signs both agreements
+    network_provider(world)  # decided again: it signs both agreements
     signed = world.app.find("agreements", "provider")
     assert signed == ["agreement/providers", "agreement/second"]
     for agreement in signed:
-        assert stored(world, acceptance_stream(agreement, "provider/p2"))
+        assert stored(world, acceptance_stream(agreement, "provider/net"))
     assert_complies(world)
 
 
@@ -222,9 +214,9 @@ def test_entries_of_types_not_looked_up_do_not_refuse_the_batch(
 ) -> None:
     world = hunan
     calls = meanwhile(monkeypatch, world.app, lambda: second_writer(world).save(publish()))
-    admit(world)
+    network_provider(world)
     assert calls
-    assert len(stored(world, "provider/p2")) > 0
+    assert len(stored(world, "provider/net")) > 0
 
 
 # -- the states the rules read, kept between decisions ----------------------------------------
