@@ -8,8 +8,9 @@ Who takes which step:
 - acknowledgement: the handler, holding a role the policy permits to acknowledge complaints
   (HN 19(3): the hub or any window platform, whichever the complainant turned to, the one
   that acknowledges it; AH 10(5): the cloud operator). A handler that can no longer act
-  (disqualified, or its appointment revoked) leaves the complaint to another handler. A complaint against a body that handles complaints itself goes to the body
-  that supervises it, and that body handles no other (the policy's complaint supervisors,
+  (disqualified, or its appointment revoked) leaves the complaint to another handler. A
+  complaint against a body that handles complaints itself goes to the body that supervises
+  it, and that body handles no other (the policy's complaint supervisors,
   AH 7: 省人社厅, which owns and supervises the cloud platform, for complaints against the
   cloud operator or the cloud platform);
 - mediation at the platform: by the platform that onboarded the respondent (HN 19(4)): a
