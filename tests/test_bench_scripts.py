@@ -6,6 +6,7 @@ These check that the benchmarks work and report what they say; they time nothing
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import psycopg
@@ -24,9 +25,12 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def bench_schemas() -> set[str]:
+    """The schemas bench_append made in this process (named with its id; other tests may
+    run benchmarks of their own at the same time)."""
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'bench%'"
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE %s",
+            (f"bench\\_%\\_{os.getpid()}\\_%",),
         ).fetchall()
     return {row[0] for row in rows}
 
@@ -64,6 +68,18 @@ def test_bench_append_compares_both_sides_on_real_entries(
         assert bench_schemas() == before, "the run's schemas are dropped"
     else:
         assert [p.name for p in tmp_path.iterdir()] == [], "the run's files are removed"
+
+
+@pytest.mark.postgres
+def test_bench_append_makes_two_schemas_and_drops_them(postgres_server: str) -> None:
+    before = bench_schemas()
+    target = bench_append.postgres_target(postgres_server)
+    try:
+        made = bench_schemas() - before
+        assert sorted(name.rsplit("_", 1)[1] for name in made) == ["ledger", "plain"]
+    finally:
+        target.cleanup()
+    assert bench_schemas() == before
 
 
 def test_bench_append_names_an_unreachable_database(capsys: pytest.CaptureFixture[str]) -> None:
