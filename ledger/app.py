@@ -166,18 +166,17 @@ class SubjectCache:
     def begun(self, db: Database, origin: str, events: Sequence[Any]) -> None:
         """Learn in one round trip which of the streams ``events`` begin do not exist yet
         (the rules read each to refuse beginning a stream twice)."""
-        new = {e.originator_id for e in events if e.originator_version == 1}
-        unknown = sorted(s for s in new if s not in self._states)
-        for stream in set(unknown) - db.existing_streams(origin, unknown):
+        unknown = {e.originator_id for e in events if e.originator_version == 1}
+        unknown -= self._states.keys()
+        for stream in unknown - db.existing_streams(origin, sorted(unknown)):
             self.put(stream, None)
 
     def wrote(self, ctx: RuleContext, recordings: Sequence[Recording[str]]) -> None:
         """A batch was stored: keep the states it decided, when no other writer's entry
         came between ``position`` and it (otherwise the next catch-up reads them all)."""
         written = {r.domain_event.originator_id for r in recordings}
-        ids = [r.notification.id for r in recordings]
-        following = self.position is not None and ids and ids[0] == self.position + 1
-        if following and ids == list(range(ids[0], ids[0] + len(ids))):
+        ids = [r.notification.id for r in recordings]  # ascending
+        if self.position is not None and ids and ids[-1] - self.position == len(ids):
             for stream in written:
                 if stream in ctx.written:
                     self.put(stream, ctx.get(stream))

@@ -529,6 +529,16 @@ class Database:
         """``(position, entry bytes)`` of key events stored after ``after``, in log order."""
         return self.entries_of_type(origin, KEY_TOPICS, after=after)
 
+    @property
+    def _position(self) -> str:
+        """The column of an entry's position in its log."""
+        return "notification_id" if self.is_postgres else "rowid"
+
+    def _log_table(self, origin: str) -> str:
+        """``origin``'s events table, made if needed, as a name that needs no search path."""
+        self.recorder(origin)
+        return self.qualified(self.events_table(origin))
+
     def entries_of_type(
         self, origin: str, topics: tuple[str, ...], *, after: int = 0
     ) -> list[tuple[int, bytes]]:
@@ -537,34 +547,26 @@ class Database:
 
         Looked up through the (topic, position) index, without scanning other entries.
         """
-        self.recorder(origin)
-        table = self.events_table(origin)
-        position = "notification_id" if self.is_postgres else "rowid"
+        table, position = self._log_table(origin), self._position
         marks = ",".join("?" * len(topics))
-        rows = self.execute(
+        rows = self.query(
             f"SELECT {position}, state FROM {table} WHERE topic IN ({marks}) AND {position} > ?",
             (*topics, after),
-            commit=False,
         )
         return sorted((int(p), bytes(state)) for p, state in rows)
 
     def log_position(self, origin: str) -> int:
         """The position of ``origin``'s last stored entry (0 for an empty log)."""
-        self.recorder(origin)
-        table = self.qualified(self.events_table(origin))
-        position = "notification_id" if self.is_postgres else "rowid"
-        rows = self.query(f"SELECT COALESCE(MAX({position}), 0) FROM {table}")
-        return int(rows[0][0])
+        return self.recorder(origin).max_notification_id() or 0
 
     def existing_streams(self, origin: str, streams: Sequence[str]) -> set[str]:
         """Those of ``streams`` that have entries in ``origin``'s log (one round trip)."""
         if not streams:
             return set()
-        self.recorder(origin)
-        table = self.qualified(self.events_table(origin))
         marks = ",".join("?" * len(streams))
         rows = self.query(
-            f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN ({marks})",
+            f"SELECT DISTINCT originator_id FROM {self._log_table(origin)} "
+            f"WHERE originator_id IN ({marks})",
             list(streams),
         )
         return {str(row[0]) for row in rows}
@@ -572,9 +574,7 @@ class Database:
     def stored_since(self, origin: str, after: int, *, limit: int) -> list[tuple[int, str]]:
         """``(position, stream)`` of at most ``limit`` entries stored after ``after``, in log
         order. Positions are given under the log's write lock, so they grow in commit order."""
-        self.recorder(origin)
-        table = self.qualified(self.events_table(origin))
-        position = "notification_id" if self.is_postgres else "rowid"
+        table, position = self._log_table(origin), self._position
         rows = self.query(
             f"SELECT {position}, originator_id FROM {table} WHERE {position} > ? "
             f"ORDER BY {position} LIMIT ?",

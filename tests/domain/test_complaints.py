@@ -121,6 +121,14 @@ def register_in_anhui(world: World, respondent: str = "provider/p1") -> None:
     register(world, respondent=respondent, about=None)
 
 
+def failed_at_the_operator(world: World) -> None:
+    """Registered in Anhui, acknowledged and mediated by the operator, without agreement."""
+    register_in_anhui(world)
+    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
+    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
+    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+
+
 # -- happy paths -----------------------------------------------------------------------------
 
 
@@ -268,10 +276,7 @@ def test_a_platforms_complaint_against_a_provider_it_onboarded(world: World) -> 
 
 def test_an_anhui_complaint_escalates_to_the_hrss_which_refers_it(anhui: World) -> None:
     world = anhui
-    register_in_anhui(world)
-    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
-    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
-    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    failed_at_the_operator(world)
     c = step(world, lambda c: c.mediate(actor="org/hrss", level="authority"))
     assert (c.mediator, c.levels) == ("org/hrss", LEVELS_REACHED)
     step(world, lambda c: c.mediation_failed(reason="仍未达成一致"))
@@ -656,10 +661,7 @@ def test_a_complaint_against_a_provider_of_the_hub_goes_to_the_province(world: W
 def test_anhui_mediation_knows_no_locality(anhui: World) -> None:
     """The Anhui measures have 省人社厅 supervise the whole cloud platform (AH 7)."""
     world = anhui
-    register_in_anhui(world)
-    step(world, lambda c: c.acknowledge(actor="org/operator", reference="AH-TS-1"))
-    step(world, lambda c: c.mediate(actor="org/operator", level="platform"))
-    step(world, lambda c: c.mediation_failed(reason="双方未达成一致"))
+    failed_at_the_operator(world)
     step(world, lambda c: c.mediate(actor="org/hrss", level="authority"))
     assert world.app.policy.parameters.locality is None
     assert_complies(world)

@@ -1321,11 +1321,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.signed_by(facts.buyer)
 
         def command() -> int:
-            aggregate = self.load(order)
-            if notice:
-                aggregate.deliver_risk_notice(
-                    actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
-                )
+            aggregate = self.noticed(order, notice)
             if initiate:
                 aggregate.initiate_payment(method="wechat_pay")
             if settle:
@@ -1337,6 +1333,15 @@ class LedgerMachine(RuleBasedStateMachine):
             facts.status, facts.completed = "completed", True
             facts.settled_fen = due if settle else 0
             facts.noticed = facts.noticed or notice
+
+    def noticed(self, order: str, notice: bool) -> Any:
+        """``order`` loaded, with the operator's risk notice delivered when ``notice`` (AH 20)."""
+        aggregate = self.load(order)
+        if notice:
+            aggregate.deliver_risk_notice(
+                actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
+            )
+        return aggregate
 
     def initiate(self, order: str) -> None:
         """The buyer initiates the payment only (HN 20; AH 19): the order is paying until
@@ -1358,11 +1363,7 @@ class LedgerMachine(RuleBasedStateMachine):
             self.signed_by(facts.buyer)
 
         def command() -> int:
-            aggregate = self.load(order)
-            if notice:
-                aggregate.deliver_risk_notice(
-                    actor=self.setting.settler, notice_sha256=f"{len(order):064x}"
-                )
+            aggregate = self.noticed(order, notice)
             aggregate.initiate_payment(method="alipay")
             return self.save(aggregate)
 

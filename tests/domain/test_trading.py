@@ -31,6 +31,7 @@ from tests.domain.world import (
 )
 
 PRICE = 120_000  # item/i1's fee
+SETTLER_ROLE = {HUNAN: "hub_platform", ANHUI: "cloud_operator"}  # who settles payments
 
 
 pytestmark = pytest.mark.usefixtures("events_on_world_time")
@@ -539,7 +540,7 @@ def test_a_payee_neither_seller_nor_settling_operator_is_refused(
     db: Database, policy: str, payee: str
 ) -> None:
     world = open_world(db, policy)
-    with_settler = "hub_platform" if policy == HUNAN else "cloud_operator"
+    with_settler = SETTLER_ROLE[policy]
     error = world.rejected(lambda: world.app.save(placed_paying(world, payee)), LifecycleError)
     assert (
         f"the payee {payee} is neither the seller provider/p1 nor an operator settling "
@@ -782,7 +783,7 @@ def test_only_the_buyer_or_the_settling_operator_cancels(
     order = paying(world)
     order.cancel(actor=actor, reason="代为取消")
     error = world.rejected(lambda: world.app.save(order), LifecycleError)
-    with_settler = "hub_platform" if policy == HUNAN else "cloud_operator"
+    with_settler = SETTLER_ROLE[policy]
     assert (
         f"is cancelled by its buyer member/e1 or an operator settling payments "
         f"({with_settler}), not by {actor}"
